@@ -1,0 +1,5 @@
+"""Reaction networks as arrays: text form, canonical key, conservation laws, candidate reactions."""
+from mcts_crn.crn.network import Crn, candidate_reactions
+from mcts_crn.crn.text import format_reaction, parse_reactions
+
+__all__ = ["Crn", "candidate_reactions", "format_reaction", "parse_reactions"]
