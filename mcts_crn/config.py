@@ -70,9 +70,433 @@ class CrnConfig(_Config):
 
 @dataclasses.dataclass(frozen=True)
 class SimulateConfig(_Config):
-    """ODE integration settings (filled in by the simulator layer)."""
+    """ODE integration settings (``mcts_crn.simulate``).
+
+    Attributes
+    ----------
+    method : str
+        A key of ``mcts_crn.simulate.METHODS``: ``"auto"`` (Dormand-Prince 5(4), switching once to the
+        L-stable Rosenbrock method Rodas4 when the problem turns out stiff), ``"dopri5"`` or ``"rodas4"``.
+    rtol, atol : float
+        Relative and absolute tolerance of the local error test, ``|err_i| <= atol + rtol |x_i|`` in an RMS
+        norm over the states (and, separately, over the sensitivities when they are computed).
+    max_steps : int
+        Largest number of attempted steps (accepted and rejected) of one simulation; beyond it the
+        simulation fails with status "too many steps" (a runaway network fails fast).
+    """
 
     method: str = "auto"
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps: int = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig(_Config):
+    """Fitting rate constants (and unknown initial values) to data (``mcts_crn.fit.fit_rates``).
+
+    Parameters are optimized in log space, in rescaled units (time by the data's time span, amounts by the
+    largest observed species scale); bounds below are in those units.
+
+    Attributes
+    ----------
+    optimizer : str
+        ``"lm"`` (default): Levenberg-Marquardt on the weighted residuals with the exact Jacobian from the
+        forward sensitivities, all starts advanced in lock step with one batched simulation per
+        iteration. ``"lbfgs"``: scipy L-BFGS-B on the loss with its exact gradient ``2 J^T r``.
+        ``"evolution"``: scipy differential evolution (population simulated in one batched call) in a box
+        of ``evolution_decades`` around the first start, polished by ``"lm"``; for hard cases.
+    num_starts : int
+        Starts per fit: the warm or default start, then seeded random perturbations of it.
+    start_spread : float
+        Random starts multiply each parameter of the first start by ``exp(u)``, ``u ~ U(-ln s, ln s)``.
+    accept_chi2 : float
+        Early exit: once a converged start has ``chi2 / N`` at or below this value, the remaining starts
+        are dropped (a fit within the noise cannot be improved in any way that matters).
+    max_iterations : int
+        Largest number of iterations per start.
+    max_simulations : int
+        Largest number of (batched, per parameter set) simulations per fit.
+    max_failures : int
+        A start is abandoned after this many consecutive failed integrations (early stop).
+    ftol, xtol, gtol : float
+        Convergence: relative decrease of the loss, relative step in log parameters, and the largest
+        scaled gradient component.
+    log_rate_bounds, log_initial_bounds : tuple of float
+        Natural-log bounds of the rescaled rate constants and unknown initial values.
+    default_rate : float
+        Rescaled rate constant of a reaction without a warm start value when no warm start is given
+        (1: each reaction turns over about once in the observation window at amounts of the data's scale).
+    new_reaction_rate : float
+        Rescaled start value of a reaction that a warm start does not cover (a reaction added by the
+        search): small, so that the first start reproduces the parent network's fit.
+    default_initial : float
+        Rescaled start value of a latent initial value that nothing else informs.
+    latent_initial : str
+        ``"shared"``: one fitted initial value per unknown latent species, the same in every experiment;
+        ``"per_experiment"``: one per unknown latent species and experiment.
+    fit_observed_initial : bool
+        Fit the initial value of an observed species without a known initial value (one per species and
+        experiment, starting at its first observation); False fixes it at the first observation.
+    continuation_chi2 : float
+        When the best start ends with ``chi2 / N`` above this, the fit is retried by time continuation:
+        fit the observations in the first ``continuation_windows`` fractions of the time span in turn,
+        each warm started from the last, then the whole data (from the first start and from the best
+        point). Oscillations and switches create local minima that this avoids (the short window sees
+        only one phase of the dynamics).
+    continuation_windows : tuple of float
+        Increasing fractions of the time span; empty disables the continuation.
+    holdout : bool
+        With two or more experiments, also refit without the last one (warm started) and record how well
+        that fit predicts it (``FitResult.holdout_chi2``), for the reward's robustness term.
+    weights : str
+        Under relative noise, the signal size in ``sigma = noise * max(|y~|, floor)``: ``"smoothed"``
+        (default), a local linear fit to the observations (unbiased weights), or ``"observed"``, the
+        observation itself as in ``Dataset.sigmas`` (see ``mcts_crn.fit.problem``).
+    rtol : float
+        Relative tolerance of the integrator.
+    atol : float
+        Absolute tolerance, as a fraction of the smallest observed species' scale.
+    max_steps : int
+        Largest number of integrator steps per simulation (a runaway network fails fast).
+    method : str
+        Integration method, a key of ``mcts_crn.simulate.METHODS``.
+    parallel : bool
+        Spread each batched simulation over threads.
+    evolution_decades : float
+        Half-width (in decades) of the differential-evolution box around the first start.
+    evolution_popsize, evolution_maxiter : int
+        Population size multiplier and generations of differential evolution.
+    """
+
+    optimizer: str = "lm"
+    num_starts: int = 4
+    start_spread: float = 10.0
+    accept_chi2: float = 1.5
+    max_iterations: int = 100
+    max_simulations: int = 2000
+    max_failures: int = 8
+    ftol: float = 1e-6
+    xtol: float = 1e-7
+    gtol: float = 1e-6
+    log_rate_bounds: tuple[float, float] = (-25.0, 35.0)
+    log_initial_bounds: tuple[float, float] = (-20.0, 10.0)
+    default_rate: float = 1.0
+    new_reaction_rate: float = 0.05
+    default_initial: float = 0.1
+    latent_initial: str = "shared"
+    fit_observed_initial: bool = True
+    continuation_chi2: float = 4.0
+    continuation_windows: tuple[float, ...] = (0.2, 0.5)
+    holdout: bool = True
+    weights: str = "smoothed"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    max_steps: int = 20_000
+    method: str = "auto"
+    parallel: bool = False
+    evolution_decades: float = 3.0
+    evolution_popsize: int = 15
+    evolution_maxiter: int = 200
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("lm", "lbfgs", "evolution"):
+            raise ValueError(f"optimizer must be 'lm', 'lbfgs' or 'evolution', got {self.optimizer!r}")
+        if self.weights not in ("smoothed", "observed"):
+            raise ValueError(f"weights must be 'smoothed' or 'observed', got {self.weights!r}")
+        if self.latent_initial not in ("shared", "per_experiment"):
+            raise ValueError(f"latent_initial must be 'shared' or 'per_experiment', got {self.latent_initial!r}")
+        if self.num_starts < 1 or self.max_iterations < 1 or self.max_simulations < 1:
+            raise ValueError("num_starts, max_iterations and max_simulations must be at least 1")
+        windows = tuple(float(w) for w in self.continuation_windows)
+        if any(not 0.0 < w < 1.0 for w in windows) or list(windows) != sorted(windows):
+            raise ValueError(f"continuation_windows must increase within (0, 1), got {windows}")
+        object.__setattr__(self, "continuation_windows", windows)
+        for name in ("log_rate_bounds", "log_initial_bounds"):
+            low, high = getattr(self, name)
+            if not low < high:
+                raise ValueError(f"{name} must be (low, high) with low < high, got {(low, high)}")
+            object.__setattr__(self, name, (float(low), float(high)))
+
+
+@dataclasses.dataclass(frozen=True)
+class RewardConfig(_Config):
+    """Scoring a fitted network (``mcts_crn.reward.reward``); the formula is in that function's docstring.
+
+    Attributes
+    ----------
+    complexity_weight : float
+        Penalty per parameter in units of ``ln N`` (1 is the BIC).
+    unsupported_weight : float
+        Extra penalty, in units of ``ln N``, per rate constant whose relative standard error exceeds
+        ``unsupported_se`` (a rate the data do not determine).
+    unsupported_se : float
+        Standard error of ``ln k`` above which a rate counts as unsupported (3: not even its order of
+        magnitude is known; a rate fitted to zero, at its lower bound, has an infinite one).
+    holdout_weight : float
+        Weight of the generalization gap: how much more chi-square the held-out experiment has when
+        predicted by a refit to the other experiments than under the full fit.
+    holdout_tolerance : float
+        Part of the generalization gap that is not penalized, in units of ``sqrt(2 N_h)`` (the standard
+        deviation of the held-out chi-square).
+    exponent : float
+        ``reward = (1 + s) ** -exponent`` for the penalized chi-square per point ``s``.
+    """
+
+    complexity_weight: float = 2.0
+    unsupported_weight: float = 1.0
+    unsupported_se: float = 3.0
+    holdout_weight: float = 1.0
+    holdout_tolerance: float = 2.0
+    exponent: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig(_Config):
+    """The structure search (``mcts_crn.search.run_search``).
+
+    Attributes
+    ----------
+    num_simulations : int or None
+        Budget in tree simulations (each adds at most one node, hence at most one fit); None: until
+        ``time_limit``.
+    time_limit : float or None
+        Budget in seconds of wall time; None: until ``num_simulations``. With both, whichever ends first.
+    max_latent, max_order, max_reactions : int
+        The action space (``mcts_crn.crn.ActionSpace``).
+    forbidden, required : tuple of str
+        User constraints: reaction texts never to add, and ones that must be present before stopping.
+    c_puct, beta, fpu, pw_c, pw_alpha : float
+        Selection (``mcts_crn.search.tree.PuctParams``): exploration weight, weight of the best value in
+        Q, first-play urgency (None: the parent's Q), progressive widening constant and exponent.
+    batch_size : int
+        Leaves selected (with virtual loss) and evaluated together.
+    max_children : int
+        Edges kept per node: the legal actions with the highest priors (progressive widening rarely
+        reaches further).
+    value_weight : float
+        A leaf's value is ``(1 - w) * reward + w * v`` when the evaluator predicts ``v``; the reward alone
+        otherwise.
+    dirichlet_alpha, dirichlet_fraction : float
+        Root exploration noise (self-play): priors ``(1 - f) p + f Dir(alpha)``; ``alpha = 0`` turns it off.
+    top_k : int
+        Alternatives reported beside the best network.
+    rollout_depth : int
+        After a new state is fitted, a greedy playout follows the evaluator's highest prior for up to this
+        many edits, fitting each network on the way (all are cached and reported as candidates); the
+        state's value is the best reward met (the parts of a mechanism are rarely good networks alone,
+        so a state's own reward is a poor guide to what lies below it). 0 turns playouts off.
+    """
+
+    num_simulations: int | None = 300
+    time_limit: float | None = None
+    max_latent: int = 0
+    max_order: int = 2
+    max_reactions: int = 8
+    forbidden: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    c_puct: float = 1.25
+    beta: float = 0.5
+    fpu: float | None = None
+    pw_c: float = 2.0
+    pw_alpha: float = 0.5
+    batch_size: int = 1
+    max_children: int = 64
+    value_weight: float = 0.5
+    dirichlet_alpha: float = 0.0
+    dirichlet_fraction: float = 0.25
+    top_k: int = 5
+    rollout_depth: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "forbidden", tuple(self.forbidden))
+        object.__setattr__(self, "required", tuple(self.required))
+        if self.num_simulations is None and self.time_limit is None:
+            raise ValueError("give num_simulations, time_limit or both")
+        if self.num_simulations is not None and self.num_simulations < 1:
+            raise ValueError(f"num_simulations must be >= 1, got {self.num_simulations}")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ValueError(f"time_limit must be > 0, got {self.time_limit}")
+        if self.batch_size < 1 or self.max_children < 1 or self.top_k < 0:
+            raise ValueError("batch_size and max_children must be >= 1 and top_k >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(_Config):
+    """The GNN prior (``mcts_crn.model``): feature sizes and architecture.
+
+    Attributes
+    ----------
+    hidden : int
+        Width of every embedding and hidden layer.
+    num_layers : int
+        Rounds of message passing (species -> reactions -> species, then the graph embedding).
+    grid_points : int
+        Points of the normalized-time grid on which trajectories and residuals are resampled.
+    max_coefficient : int
+        Stoichiometric coefficients above this share the embedding of this value.
+    heuristic_features : bool
+        Give each action the score-test prior (``mcts_crn.search.ScoreTestEvaluator``) as an input
+        feature; costs one sensitivity simulation per evaluated state, no fit.
+    heuristic_skip : bool
+        Add the score-test log prior to the action's logit with a learned weight that starts at 1 (with
+        the output layer initialized at zero, the untrained model is then the heuristic).
+    use_value : bool
+        Return the value head's estimate to the search (else NaN: the search uses the reward alone).
+    """
+
+    hidden: int = 64
+    num_layers: int = 3
+    grid_points: int = 8
+    max_coefficient: int = 3
+    heuristic_features: bool = True
+    heuristic_skip: bool = True
+    use_value: bool = True
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1 or self.num_layers < 0 or self.grid_points < 2 or self.max_coefficient < 1:
+            raise ValueError("need hidden >= 1, num_layers >= 0, grid_points >= 2 and max_coefficient >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig(_Config):
+    """Random training and evaluation tasks (``mcts_crn.learn.tasks.generate_task``).
+
+    Attributes
+    ----------
+    min_species, max_species : int
+        Species of the true network (observed and latent).
+    max_latent : int
+        Most latent (unmeasured) species of a task; at least one species is always observed.
+    latent_probability : float
+        Probability that a task has latent species at all (then 1 .. max_latent of them).
+    min_reactions, max_reactions : int
+        Reactions of the true network.
+    max_order : int
+        Most molecules on either side of a reaction.
+    noise_range : tuple of float
+        Relative noise level, drawn log-uniformly in this range.
+    max_experiments : int
+        Experiments (initial conditions) per task, 1 .. this.
+    num_times : int
+        Observation times per experiment, evenly spaced in [0, t_end].
+    t_end : float
+        End of the observation window (rates are drawn around 1 / t_end scale).
+    rate_range : tuple of float
+        First-order-equivalent rate constants, log-uniform (second-order rates are divided by the typical
+        amount).
+    min_variation : float
+        Every observed species must change by this fraction of its largest value (else "flat").
+    max_growth : float
+        Any species exceeding this multiple of the largest initial amount "blows up".
+    known_initial : bool
+        Store the observed species' initial amounts as known (the experimenter set them); latent
+        initial amounts are always fitted.
+    max_tries : int
+        Random draws per task before giving up.
+    """
+
+    min_species: int = 2
+    max_species: int = 6
+    max_latent: int = 1
+    latent_probability: float = 0.25
+    min_reactions: int = 2
+    max_reactions: int = 5
+    max_order: int = 2
+    noise_range: tuple[float, float] = (0.01, 0.10)
+    max_experiments: int = 2
+    num_times: int = 31
+    t_end: float = 10.0
+    rate_range: tuple[float, float] = (0.1, 1.5)
+    min_variation: float = 0.1
+    max_growth: float = 20.0
+    known_initial: bool = True
+    max_tries: int = 1000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "noise_range", tuple(float(v) for v in self.noise_range))
+        object.__setattr__(self, "rate_range", tuple(float(v) for v in self.rate_range))
+        if not 1 <= self.min_species <= self.max_species:
+            raise ValueError(f"need 1 <= min_species <= max_species, got {self.min_species}, {self.max_species}")
+        if not 1 <= self.min_reactions <= self.max_reactions:
+            raise ValueError("need 1 <= min_reactions <= max_reactions")
+        if not 0 < self.noise_range[0] <= self.noise_range[1]:
+            raise ValueError(f"noise_range must be (low, high) with 0 < low <= high, got {self.noise_range}")
+        if not 0 < self.rate_range[0] <= self.rate_range[1]:
+            raise ValueError(f"rate_range must be (low, high) with 0 < low <= high, got {self.rate_range}")
+        if self.max_latent < 0 or self.max_experiments < 1 or self.num_times < 3:
+            raise ValueError("need max_latent >= 0, max_experiments >= 1 and num_times >= 3")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(_Config):
+    """Self-play and training (``mcts_crn.learn``, ``python -m mcts_crn.train``).
+
+    Attributes
+    ----------
+    iterations : int
+        Rounds of (self-play games, then training steps, then a checkpoint).
+    games_per_iteration : int
+        Self-play games (one task, one search each) per iteration.
+    workers : int
+        Processes playing games; 1 plays in process.
+    simulations : int
+        Tree simulations per self-play search.
+    extra_reactions : int
+        A task's search may build networks of up to (true reactions + this) reactions.
+    dirichlet_alpha, dirichlet_fraction : float
+        Root exploration noise of self-play searches (``SearchConfig``).
+    prior_temperature : float
+        Self-play priors are ``softmax(logits / T)`` (T > 1 flattens them).
+    visit_temperature : float
+        Policy targets are ``N(a) ** (1 / T)`` normalized over the legal actions.
+    min_visits : int
+        A tree node becomes a training sample when its edges hold at least this many visits.
+    demonstrations : bool
+        Also fit the states along a random build order of each task's true network and store them, with
+        the remaining true edits as the policy target (the generator knows the answer).
+    best_weight, truth_weight : float
+        Weights of the extra policy targets: uniform over the legal edits that lead to the best network
+        the search found / to the true network (where the state lies on such a path).
+    value_weight : float
+        Weight of the value loss.
+    learning_rate, weight_decay : float
+        Adam settings.
+    batch_size : int
+        Samples per training step.
+    steps_per_iteration : int
+        Training steps per iteration.
+    replay_window : int
+        Training draws from the newest this many samples.
+    fit_starts : int
+        ``FitConfig.num_starts`` of self-play fits.
+    """
+
+    iterations: int = 10
+    games_per_iteration: int = 8
+    workers: int = 1
+    simulations: int = 120
+    extra_reactions: int = 2
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float = 0.25
+    prior_temperature: float = 1.0
+    visit_temperature: float = 1.0
+    min_visits: int = 3
+    demonstrations: bool = True
+    best_weight: float = 0.5
+    truth_weight: float = 0.5
+    value_weight: float = 1.0
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 64
+    steps_per_iteration: int = 100
+    replay_window: int = 50_000
+    fit_starts: int = 2
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0 or self.games_per_iteration < 0 or self.workers < 1 or self.simulations < 1:
+            raise ValueError("need iterations >= 0, games_per_iteration >= 0, workers >= 1, simulations >= 1")
+        if self.prior_temperature <= 0 or self.visit_temperature <= 0:
+            raise ValueError("temperatures must be > 0")
+        if self.batch_size < 1 or self.steps_per_iteration < 0 or self.replay_window < 1 or self.fit_starts < 1:
+            raise ValueError("need batch_size >= 1, steps_per_iteration >= 0, replay_window >= 1, fit_starts >= 1")

@@ -10,3 +10,13 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared reference data not found at {SHARED}")
     return SHARED
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only when asked for with ``-m slow`` (setup.cfg: not in the default suite)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow study: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -1,50 +1,103 @@
-"""``python -m mcts_crn.search DATA.csv | --example NAME``: the tool's main command.
+"""``python -m mcts_crn.search DATA.csv | --example NAME``: find the reaction network behind time series.
 
-The tree search itself arrives with its own issue; until then the command loads the data (a CSV/HDF5 file
-or a built-in example), validates it, and prints its summary and, for an example, the published model's
-reactions and ODE system.
+Prints the best network's reactions with fitted rates (± standard errors) and its ODE system, and writes
+result.json, model.tex, model.xml (SBML) and fit.png to ``--out``.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from pathlib import Path
 
-from mcts_crn.data import Dataset
+import numpy as np
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mcts_crn.search", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mcts_crn.search",
+                                     description="Find the mass-action reaction network behind time-series data.")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("data", nargs="?", help="wide CSV (time[, experiment], species...) or .h5 file")
+    source.add_argument("data", nargs="?", help="wide CSV (time[, experiment], one column per species) or .h5 file")
     source.add_argument("--example", metavar="NAME", help="built-in example data set (see --list-examples)")
     source.add_argument("--list-examples", action="store_true", help="list the built-in examples and exit")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the example's synthetic noise")
-    parser.add_argument("--noise", type=float, default=0.05, help="relative noise of an example's data")
+    parser.add_argument("--latent", type=int, default=None, metavar="N",
+                        help="most latent (unmeasured) species to add (default 0; an example's own count)")
+    parser.add_argument("--max-order", type=int, default=None, help="most molecules a reaction side (default 2)")
+    parser.add_argument("--max-reactions", type=int, default=None, help="most reactions in a network (default 8)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--simulations", type=int, default=None, metavar="N", help="tree simulations (default 300)")
+    budget.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-time budget in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    parser.add_argument("--prior", choices=("uniform", "heuristic", "learned"), default="heuristic",
+                        help="prior over edits (default heuristic: the score test)")
+    parser.add_argument("--top", type=int, default=5, metavar="K", help="alternatives to report (default 5)")
+    parser.add_argument("--forbid", action="append", default=[], metavar="REACTION",
+                        help="a reaction never to add, e.g. 'P -> S' (repeatable)")
+    parser.add_argument("--require", action="append", default=[], metavar="REACTION",
+                        help="a reaction the network must contain (repeatable)")
+    parser.add_argument("--noise", type=float, default=None,
+                        help="relative noise level of the data (default: estimated; an example's: 0.05)")
+    parser.add_argument("--out", type=Path, default=Path("mcts_crn_out"), metavar="DIR",
+                        help="output folder (default ./mcts_crn_out)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
     return parser
 
 
+def _evaluator(name: str):
+    from mcts_crn.search.evaluators import PRIORS
+
+    if name == "learned":
+        try:
+            from mcts_crn.model import load_default_evaluator
+        except ImportError as error:
+            raise SystemExit(f"error: the learned prior is not available in this installation ({error})")
+        return load_default_evaluator()
+    return PRIORS[name]()
+
+
 def main(argv: list[str] | None = None) -> int:
+    from mcts_crn.config import SearchConfig
+    from mcts_crn.data import Dataset
     from mcts_crn.examples import EXAMPLES, get_example
-    from mcts_crn.render import ode_text, reactions_with_rates
+    from mcts_crn.render.report import format_result, write_outputs
+    from mcts_crn.search.run import run_search
 
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.list_examples:
         for name, model in EXAMPLES.items():
             print(f"{name:24s} {model.title}")
         return 0
+    seed = np.random.SeedSequence(args.seed)
+    data_seed, search_seed = seed.spawn(2)
+    latent = 0
     if args.example:
         model = get_example(args.example)
-        dataset = model.make_dataset(noise=args.noise, rng=args.seed)
+        dataset = model.make_dataset(noise=0.05 if args.noise is None else args.noise,
+                                     rng=np.random.default_rng(data_seed))
+        latent = model.crn.num_latent
     else:
-        path = args.data
+        path = str(args.data)
         dataset = Dataset.from_hdf5(path) if path.endswith((".h5", ".hdf5")) else Dataset.from_csv(path)
-        model = None
-    print(dataset.summary())
-    if model is not None:
-        print(f"\n{model.title}\n{model.citation}\n")
-        print("\n".join(reactions_with_rates(model.crn, model.rates_array)))
-        print()
-        print(ode_text(model.crn, model.rates_array))
+        if args.noise is not None:
+            dataset = dataset.with_noise(args.noise, "relative")
+    config = SearchConfig(
+        num_simulations=None if args.time_limit is not None and args.simulations is None else (args.simulations or 300),
+        time_limit=args.time_limit,
+        max_latent=latent if args.latent is None else args.latent,
+        max_order=args.max_order or 2,
+        max_reactions=args.max_reactions or 8,
+        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top)
+    if not args.quiet:
+        print(dataset.summary(), "\n")
+    result = run_search(dataset, config=config, evaluator=_evaluator(args.prior), rng=search_seed,
+                        progress=False if args.quiet else None)
+    print(format_result(result))
+    out = write_outputs(result, dataset, args.out,
+                        extra_config={"prior": args.prior, "seed": args.seed, "example": args.example,
+                                      "data": None if args.data is None else str(args.data)})
+    if not args.quiet:
+        print(f"\nwrote {out}/result.json, model.tex, model.xml, fit.png")
     return 0
 
 

@@ -1,0 +1,257 @@
+"""``fit_rates``: rate constants (and unknown initial values) of a CRN from time-series data."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mcts_crn.config import FitConfig
+from mcts_crn.crn import Crn
+from mcts_crn.data import Dataset
+from mcts_crn.fit.optimize import OPTIMIZERS, StartResult, levenberg_marquardt
+from mcts_crn.fit.problem import FitProblem
+from mcts_crn.fit.result import FitResult, fisher_uncertainty
+from mcts_crn.simulate import status_message
+
+logger = logging.getLogger(__name__)
+
+WarmStart = "FitResult | Mapping[str, float] | None"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rates:
+    """The parts of a FitResult that ``FitProblem.warm_theta`` reads."""
+
+    reactions: tuple[str, ...]
+    rates: np.ndarray
+    species: tuple[str, ...]
+    x0: np.ndarray
+
+
+def _seed_sequence(rng) -> np.random.SeedSequence:
+    """One SeedSequence from a Generator, a SeedSequence, an int or None (None means seed 0: fits are
+    reproducible by default)."""
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        seq = getattr(rng.bit_generator, "seed_seq", None)
+        if isinstance(seq, np.random.SeedSequence):
+            return seq.spawn(1)[0]
+        return np.random.SeedSequence(int(rng.integers(2**63)))
+    return np.random.SeedSequence(0 if rng is None else int(rng))
+
+
+def _starting_points(problem: FitProblem, warm_start, config: FitConfig, generator: np.random.Generator) -> np.ndarray:
+    """[B, P] starts: the warm (or default) start, then seeded log-uniform perturbations of it.
+
+    The perturbations multiply each parameter by ``exp(u)``, ``u ~ U(-ln s, ln s)`` with ``s =
+    config.start_spread``; a reaction the warm start does not cover is centred on ``config.default_rate``
+    instead of the tiny ``new_reaction_rate``, so the random starts also try it at full strength.
+    """
+    first, covered = problem.warm_theta(warm_start)
+    starts = [first]
+    if config.num_starts > 1:
+        centre = first.copy()
+        if warm_start is not None:
+            uncovered = ~covered[: problem.num_reactions]
+            centre[: problem.num_reactions][uncovered] = np.log(config.default_rate)
+        half = np.log(config.start_spread)
+        noise = generator.uniform(-half, half, size=(config.num_starts - 1, problem.num_params))
+        starts.extend(centre + noise)
+    return np.clip(np.array(starts).reshape(len(starts), problem.num_params), problem.lower, problem.upper)
+
+
+def _failure(crn: Crn, problem: FitProblem, theta: np.ndarray, message: str, num_simulations: int,
+             seed_entropy) -> FitResult:
+    num_params = problem.num_params
+    x0 = problem.x0_of(theta) * problem.amount_scale
+    nan_predictions = tuple(np.full((int(n), crn.num_species), np.nan) for n in problem.num_times)
+    return FitResult(
+        success=False, message=message, species=crn.species, reactions=tuple(crn.reactions_text()),
+        crn_key=crn.canonical_key(), rates=problem.rates_of(theta), rate_se=np.full(crn.num_reactions, np.inf),
+        x0=x0, param_names=problem.parameter_names(),
+        params=np.concatenate([problem.rates_of(theta), problem.initial_of(theta)]),
+        param_se=np.full(num_params, np.inf), correlation=np.full((num_params, num_params), np.nan),
+        loss=float("inf"), rss=float("inf"), num_points=problem.num_points, num_params=num_params,
+        predictions=nan_predictions, num_simulations=num_simulations, seed_entropy=seed_entropy)
+
+
+def _continuation(crn: Crn, dataset: Dataset, config: FitConfig, problem: FitProblem, first: np.ndarray,
+                  best: StartResult) -> list[StartResult]:
+    """Time continuation: fit growing windows of the data, each warm started from the last, then all of it.
+
+    Runs from the first start and (if finite) the best point so far, in lock step. Simulations used on
+    the windows are added to ``problem.num_simulations``.
+    """
+    theta = np.array([first] + ([best.theta] if np.isfinite(best.loss) else []))
+    budget = max(config.max_simulations // 4, 10)
+    for fraction in config.continuation_windows:
+        window = FitProblem(crn, dataset, config, time_fraction=fraction)
+        outs = levenberg_marquardt(window, theta, config=config.replace(accept_chi2=0.0), max_simulations=budget)
+        problem.num_simulations += window.num_simulations
+        theta = np.array([o.theta for o in outs])
+    outs = levenberg_marquardt(problem, theta, config=config, max_simulations=budget)
+    for o in outs:
+        o.message = f"after time continuation: {o.message}"
+    return outs
+
+
+def _holdout(crn: Crn, dataset: Dataset, config: FitConfig, fit: FitResult, problem: FitProblem
+             ) -> tuple[float, int, int]:
+    """Refit without the last experiment (warm started, one start) and predict it.
+
+    Returns the held-out chi-square, its number of points and the simulations used. The held-out
+    experiment keeps its own fitted initial values from the full fit (it has to start somewhere); shared
+    latent initial values come from the refit, like the rates.
+    """
+    last = dataset.num_experiments - 1
+    train = FitProblem(crn, dataset, config, experiments=range(last))
+    test = FitProblem(crn, dataset, config, experiments=[last])
+    theta, _ = train.warm_theta(fit)
+    # a single warm-started start; a failed refit is a failed prediction
+    out = levenberg_marquardt(train, theta[None, :], config=config.replace(accept_chi2=0.0),
+                              max_simulations=max(config.max_simulations // 4, 10))[0]
+    used = train.num_simulations
+    if not np.isfinite(out.loss):
+        return float("inf"), test.num_points, used
+    x0 = np.array(fit.x0)
+    for q, p in enumerate(train.initial_params):
+        if p.shared:
+            x0[last, p.species_index] = train.initial_of(out.theta)[q]
+    rates = train.rates_of(out.theta)
+    theta_test, _ = test.warm_theta(_Rates(fit.reactions, rates, fit.species, x0))
+    residuals, _, ok, _ = test.evaluate(theta_test[None, :], jacobian=False)
+    used += test.num_simulations
+    chi2 = float(residuals[0] @ residuals[0]) if ok[0] else float("inf")
+    return chi2, test.num_points, used
+
+
+def fit_rates(crn: Crn, dataset: Dataset, *, config: FitConfig | None = None,
+              rng: np.random.Generator | np.random.SeedSequence | int | None = None,
+              warm_start: FitResult | Mapping[str, float] | None = None) -> FitResult:
+    """Fit the rate constants of a CRN (and its unknown initial values) to a data set.
+
+    Minimizes the chi-square
+
+        loss(theta) = sum_{x, t, j observed} ((x_j(t; theta) - y_xtj) / sigma_xtj)^2
+
+    over experiments x, time points t and data columns j (missing values skipped), with ``sigma`` from
+    the data set's noise model (relative or absolute, per species; ``Dataset.sigmas``), over ``theta`` =
+    the natural logs of the R rate constants and the Q fitted initial values, in rescaled units and within
+    bounds (``FitProblem`` documents the layout, the rescaling and which initial values are fitted). The
+    default optimizer is a batched Levenberg-Marquardt on the exact Jacobian of the weighted residuals from
+    forward sensitivities (``optimize.levenberg_marquardt``); ``config.optimizer`` selects L-BFGS-B on the
+    exact gradient or differential evolution. Starts: the warm start (or defaults), then seeded random
+    perturbations; the fit stops early once a start fits within the noise (``config.accept_chi2``).
+
+    Standard errors and correlations come from the Fisher information ``J^T J`` at the optimum
+    (``result.fisher_uncertainty``).
+
+    Parameters
+    ----------
+    crn : Crn
+        The network. Data columns are matched to its species by name.
+    dataset : Dataset
+        The data and its noise levels.
+    config : FitConfig, optional
+    rng : np.random.Generator, SeedSequence or int, optional
+        Source of the random starts (and of differential evolution); None means seed 0.
+    warm_start : FitResult or mapping of str to float, optional
+        A parent network's fit, or ``{reaction text: rate}``: shared reactions (and, from a FitResult,
+        fitted initial values of species of the same name) start at those values.
+
+    Returns
+    -------
+    FitResult
+        ``success=False`` with a message when no start could be simulated; never raises for a fit that
+        diverges.
+
+    Raises
+    ------
+    ValueError
+        For bad input at the edge: a data column that names no species of the CRN, or an observed species
+        of the CRN without a data column.
+    """
+    config = FitConfig() if config is None else config
+    problem = FitProblem(crn, dataset, config)
+    seed = _seed_sequence(rng)
+    start_seed, optimizer_seed = seed.spawn(2)
+    entropy = seed.entropy if isinstance(seed.entropy, int) else None
+    starts = _starting_points(problem, warm_start, config, np.random.default_rng(start_seed))
+    optimizer = OPTIMIZERS[config.optimizer]
+    if config.optimizer == "evolution":
+        outcomes = optimizer(problem, starts, config=config, rng=np.random.default_rng(optimizer_seed))
+    else:
+        outcomes = optimizer(problem, starts, config=config)
+    best: StartResult = min(outcomes, key=lambda o: o.loss)
+    if config.continuation_windows and not best.loss <= config.continuation_chi2 * problem.num_points:
+        outcomes = outcomes + _continuation(crn, dataset, config, problem, starts[0], best)
+        best = min(outcomes, key=lambda o: o.loss)
+    if not np.isfinite(best.loss):
+        messages = sorted({o.message for o in outcomes})
+        logger.debug("fit of %s failed: %s", crn, messages)
+        return _failure(crn, problem, starts[0], "no start could be fitted: " + "; ".join(messages),
+                        problem.num_simulations, entropy)
+
+    theta = best.theta
+    residuals, jac = best.residuals, best.jac
+    if jac is None:
+        r, j, ok, _ = problem.evaluate(theta[None, :], jacobian=True)
+        residuals, jac = (r[0], j[0]) if ok[0] else (None, None)
+    predictions, final_residuals, status = problem.predictions(theta)
+    if residuals is None or status != 0 or not np.isfinite(final_residuals).all():
+        return _failure(crn, problem, theta, f"final simulation failed: {status_message(status)}",
+                        problem.num_simulations, entropy)
+    se, corr = fisher_uncertainty(jac)
+    # the loss of the reported predictions (the optimizer's simulations also carried sensitivities, whose
+    # error control makes them differ in the last digits)
+    residuals = final_residuals
+    loss = float(residuals @ residuals)
+    rss = float(np.sum((residuals / problem.w) ** 2) * problem.amount_scale ** 2)
+    num_finite = sum(np.isfinite(o.loss) for o in outcomes)
+    message = f"{best.message} (best of {num_finite}/{len(outcomes)} starts, {best.iterations} iterations)"
+    result = FitResult(
+        success=True, message=message, species=crn.species, reactions=tuple(crn.reactions_text()),
+        crn_key=crn.canonical_key(), rates=problem.rates_of(theta), rate_se=se[: crn.num_reactions],
+        x0=problem.x0_of(theta) * problem.amount_scale, param_names=problem.parameter_names(),
+        params=np.concatenate([problem.rates_of(theta), problem.initial_of(theta)]), param_se=se,
+        correlation=corr, loss=loss, rss=rss, num_points=problem.num_points, num_params=problem.num_params,
+        predictions=predictions, num_simulations=problem.num_simulations, num_iterations=best.iterations,
+        seed_entropy=entropy)
+    if config.holdout and dataset.num_experiments >= 2:
+        chi2, points, used = _holdout(crn, dataset, config, result, problem)
+        held = problem.row_experiment == dataset.num_experiments - 1
+        result = dataclasses.replace(result, holdout_chi2=chi2, holdout_points=points,
+                                     holdout_fit_chi2=float(residuals[held] @ residuals[held]),
+                                     num_simulations=result.num_simulations + used)
+    return result
+
+
+def fit_many(crns: Sequence[Crn], dataset: Dataset, *, config: FitConfig | None = None,
+             rng: np.random.Generator | np.random.SeedSequence | int | None = None,
+             warm_starts: Sequence[FitResult | Mapping[str, float] | None] | None = None,
+             num_threads: int = 1) -> list[FitResult]:
+    """Fit several CRNs to one data set (the search's batched leaf evaluation).
+
+    Each fit gets its own child of one SeedSequence, so the results do not depend on ``num_threads``.
+    The numba kernels release the GIL, so ``num_threads > 1`` overlaps the simulations of different fits.
+
+    Returns
+    -------
+    list of FitResult
+        One per CRN, in order.
+    """
+    seeds = _seed_sequence(rng).spawn(len(crns))
+    warm_starts = [None] * len(crns) if warm_starts is None else list(warm_starts)
+    if len(warm_starts) != len(crns):
+        raise ValueError(f"{len(warm_starts)} warm starts for {len(crns)} crns")
+    jobs = list(zip(crns, seeds, warm_starts))
+    if num_threads <= 1:
+        return [fit_rates(c, dataset, config=config, rng=s, warm_start=w) for c, s, w in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=num_threads) as pool:
+        return list(pool.map(lambda job: fit_rates(job[0], dataset, config=config, rng=job[1], warm_start=job[2]),
+                             jobs))

@@ -1,0 +1,337 @@
+"""The structure search: Monte Carlo tree search over reaction networks, every state fitted and scored.
+
+Each simulation walks down the tree by PUCT (``mcts_crn.native.tree``), takes one new edit (an action of
+``mcts_crn.crn.ActionSpace``), fits the resulting network (``fit_rates``, warm-started from its parent),
+scores it (``reward``), asks the evaluator for priors over its legal edits, and backs the value up the
+path. Networks are identified by their canonical key: a network reached twice (a transposition) becomes
+one node with several parents and is fitted once.
+
+A node's value is its own network's reward (mixed with the evaluator's value estimate when there is one),
+so the best value below a node is the best network found below it, which the selection rule weighs
+beside the mean (``SearchConfig.beta``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from mcts_crn import __version__
+from mcts_crn.config import FitConfig, RewardConfig, SearchConfig
+from mcts_crn.crn import ActionSpace, Crn
+from mcts_crn.data import Dataset
+from mcts_crn.fit import FitResult, fit_rates
+from mcts_crn.reward import reward
+from mcts_crn.search import tree as T
+from mcts_crn.search.evaluators import Evaluator, ScoreTestEvaluator
+
+logger = logging.getLogger(__name__)
+
+STOP_SUFFIX = "|stop"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Candidate:
+    """A fitted network: the CRN, its fit, its reward and canonical key, and when it was first fitted."""
+
+    crn: Crn
+    fit: FitResult
+    reward: float
+    key: str
+    fit_index: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SearchResult:
+    """What a search found and how.
+
+    Attributes
+    ----------
+    best : Candidate or None
+        The highest-reward complete network (one where ``STOP`` is legal); None if none was fitted.
+    alternatives : list of Candidate
+        The next ``top_k`` complete networks by reward.
+    num_fits : int
+        Networks fitted (each once, transpositions included).
+    num_fits_to_best : int
+        1-based position of the best network in the fit order.
+    num_simulations : int
+        Tree simulations run.
+    trace : list of dict
+        One entry per fit, in order: ``key``, ``reactions``, ``reward``, ``loss``, ``num_params``,
+        ``complete``, ``success``.
+    root_statistics : list of dict
+        The root's edges: ``action``, ``prior``, ``visits``, ``mean``, ``best``.
+    seed_entropy : int
+    config : SearchConfig
+    elapsed : float
+        Wall time in seconds.
+    tree : Tree
+        The search tree (node ``state`` indexes ``states``).
+    states : list of Crn
+    space : ActionSpace
+    """
+
+    best: Candidate | None
+    alternatives: list[Candidate]
+    num_fits: int
+    num_fits_to_best: int
+    num_simulations: int
+    trace: list[dict[str, Any]]
+    root_statistics: list[dict[str, Any]]
+    seed_entropy: int
+    config: SearchConfig
+    elapsed: float
+    tree: T.Tree
+    states: list[Crn]
+    space: ActionSpace
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+
+def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
+    """A larger copy of ``tree`` (the struct of arrays is fixed-size; growing doubles it)."""
+    bigger = T.make_tree(nodes, edges)
+    node_count, edge_count = int(tree.node_count[0]), int(tree.edge_count[0])
+    for name in tree._fields:
+        old, new = getattr(tree, name), getattr(bigger, name)
+        if name in ("node_count", "edge_count"):
+            new[:] = old
+        elif name.startswith("edge_"):
+            new[:edge_count] = old[:edge_count]
+        else:
+            new[:node_count] = old[:node_count]
+    return bigger
+
+
+def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``keep`` largest logits and their softmax probabilities (renormalized over them)."""
+    order = np.argsort(-logits, kind="stable")[:keep]
+    z = logits[order] - logits[order].max()
+    p = np.exp(z)
+    return order, p / p.sum()
+
+
+def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
+               rng: np.random.SeedSequence | int | None = None, fit_config: FitConfig | None = None,
+               reward_config: RewardConfig | None = None, progress: bool | None = None,
+               callback: Callable[[int, Candidate | None], None] | None = None) -> SearchResult:
+    """Search for the reaction network behind ``dataset``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Observed species must be identifiers (they become species names of the networks).
+    config : SearchConfig, optional
+    evaluator : Evaluator, optional
+        Priors (and values) for new states; default the score test (``ScoreTestEvaluator``).
+    rng : SeedSequence or int, optional
+        The run's one seed: each fit gets a child sequence keyed by its fit index (so the same seed and
+        budget in simulations give the same result), the root noise another.
+    fit_config, reward_config : optional
+        Settings of ``fit_rates`` and ``reward``.
+    progress : bool, optional
+        A tqdm bar over simulations; default on when stderr is a terminal.
+    callback : callable, optional
+        Called after every simulation with the number of simulations and the best candidate so far.
+
+    Returns
+    -------
+    SearchResult
+    """
+    config = SearchConfig() if config is None else config
+    fit_config = FitConfig() if fit_config is None else fit_config
+    seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(0 if rng is None else rng)
+    bad = [s for s in dataset.species if not s.isidentifier()]
+    if bad:
+        raise ValueError(f"{dataset.source}: species names {bad} are not identifiers; rename the columns "
+                         "(letters, digits and _, not starting with a digit)")
+    space = ActionSpace(dataset.species, max_latent=config.max_latent, max_order=config.max_order,
+                        max_reactions=config.max_reactions, forbidden=config.forbidden, required=config.required)
+    evaluator = (ScoreTestEvaluator() if evaluator is None else evaluator).bind(dataset, space)
+    noise_rng = np.random.default_rng(seed.spawn(1)[0])
+    params = T.PuctParams(config.c_puct, config.beta, T.FPU_PARENT if config.fpu is None else config.fpu,
+                          config.pw_c, config.pw_alpha)
+    capacity = (config.num_simulations or 1024) + 1
+    tree = T.make_tree(capacity, capacity * config.max_children)
+    start_time = time.perf_counter()
+
+    states: list[Crn] = []
+    node_of_key: dict[str, int] = {}
+    fits: dict[str, Candidate] = {}
+    trace: list[dict[str, Any]] = []
+    best: list[Candidate | None] = [None]
+
+    def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
+        key = crn.canonical_key()
+        if key in fits:
+            return fits[key]
+        index = len(trace)
+        fit = fit_rates(crn, dataset, config=fit_config, warm_start=parent_fit,
+                        rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index)))
+        value = reward(fit, crn, dataset, config=reward_config) if fit.success else 0.0
+        candidate = Candidate(crn, fit, float(value), key, index + 1)
+        fits[key] = candidate
+        complete = bool(space.legal_mask(crn)[space.STOP])
+        trace.append({"key": key, "reactions": crn.reactions_text(), "reward": candidate.reward,
+                      "loss": float(fit.loss), "num_params": int(fit.num_params), "complete": complete,
+                      "success": bool(fit.success)})
+        if complete and (best[0] is None or candidate.reward > best[0].reward):
+            best[0] = candidate
+        return candidate
+
+    prior_cache: dict[str, tuple[tuple[np.ndarray, np.ndarray], float]] = {}
+
+    def priors_for(batch_states: list[Crn], batch_fits: list[FitResult], root: bool = False):
+        """Edges (legal actions with the highest priors, and their probabilities) and values of states."""
+        keys = [c.canonical_key() for c in batch_states]
+        todo = [i for i, k in enumerate(keys) if k not in prior_cache or root]
+        if todo:
+            legal = [np.flatnonzero(space.legal_mask(batch_states[i])) for i in todo]
+            logits, values = evaluator([batch_states[i] for i in todo], [batch_fits[i] for i in todo], legal)
+            for i, actions, lg, v in zip(todo, legal, logits, values):
+                if len(actions) == 0:
+                    prior_cache[keys[i]] = ((actions.astype(np.int32), np.zeros(0)), float(v))
+                    continue
+                keep, p = _softmax_top(np.asarray(lg, dtype=np.float64), config.max_children)
+                if root and config.dirichlet_alpha > 0:
+                    p = (1 - config.dirichlet_fraction) * p + config.dirichlet_fraction * noise_rng.dirichlet(
+                        np.full(len(p), config.dirichlet_alpha))
+                prior_cache[keys[i]] = ((actions[keep].astype(np.int32), p), float(v))
+        return [prior_cache[k][0] for k in keys], np.array([prior_cache[k][1] for k in keys])
+
+    def playout(state: Crn, candidate: Candidate) -> float:
+        """Best reward on a greedy walk (highest prior, never STOP) of ``rollout_depth`` edits from a state."""
+        best_value = candidate.reward
+        for _ in range(config.rollout_depth):
+            (actions, p), = priors_for([state], [candidate.fit])[0]
+            moves = actions != space.STOP
+            if not moves.any():
+                break
+            action = int(actions[moves][np.argmax(p[moves])])
+            state = space.apply(state, action)
+            candidate = fit_state(state, candidate.fit)
+            best_value = max(best_value, candidate.reward)
+        return best_value
+
+    def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
+        value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
+        if math.isfinite(predicted):
+            return (1 - config.value_weight) * value + config.value_weight * float(predicted)
+        return value
+
+    root_state = space.initial_state()
+    root_candidate = fit_state(root_state, None)
+    (root_edges,), root_values = priors_for([root_state], [root_candidate.fit], root=True)
+    states.append(root_state)
+    T.add_root(tree, 0, leaf_value(root_state, root_candidate, root_values[0]), terminal=len(root_edges[0]) == 0)
+    node_of_key[root_candidate.key] = T.ROOT
+    if len(root_edges[0]):
+        T.expand_node(tree, T.ROOT, *root_edges)
+
+    show = (sys.stderr.isatty() if progress is None else progress)
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.num_simulations, desc="search", unit="sim", leave=False)
+    num_simulations = 0
+    deadline = None if config.time_limit is None else start_time + config.time_limit
+    while True:
+        if config.num_simulations is not None and num_simulations >= config.num_simulations:
+            break
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        want = config.batch_size
+        if config.num_simulations is not None:
+            want = min(want, config.num_simulations - num_simulations)
+        # room for every leaf of the batch and its edges
+        if tree.node_count[0] + want > len(tree.visits) or tree.edge_count[0] + want * config.max_children > len(tree.edge_action):
+            tree = _grow(tree, 2 * len(tree.visits), 2 * len(tree.edge_action))
+        try:
+            batch = T.select_batch(tree, want, params)
+        except ValueError as error:  # every eligible edge pending / tree exhausted
+            logger.info("search stops early: %s", error)
+            break
+        if len(batch.leaves) == 0:
+            break
+        values = np.zeros(len(batch.leaves))
+        new_nodes: list[tuple[int, int, Crn, Candidate, bool, str]] = []
+        created: dict[str, int] = {}
+        for b, (leaf, edge) in enumerate(zip(batch.leaves.tolist(), batch.edges.tolist())):
+            if edge == T.NO_EDGE:
+                values[b] = tree.node_value[leaf]
+                continue
+            action = int(tree.edge_action[edge])
+            parent = states[tree.state[leaf]]
+            child = space.apply(parent, action)
+            terminal = action == space.STOP
+            parent_candidate = fits[parent.canonical_key()]
+            candidate = fit_state(child, parent_candidate.fit)
+            key = candidate.key + (STOP_SUFFIX if terminal else "")
+            new_nodes.append((b, edge, child, candidate, terminal, key))
+        expandable = [(i, n) for i, n in enumerate(new_nodes)
+                      if not n[4] and n[5] not in node_of_key]
+        unique: dict[str, tuple[int, Any]] = {}
+        for i, n in expandable:
+            unique.setdefault(n[5], (i, n))
+        priors: dict[str, tuple] = {}
+        if unique:
+            keys = list(unique)
+            edges_and_values = priors_for([unique[k][1][2] for k in keys], [unique[k][1][3].fit for k in keys])
+            for k, e, v in zip(keys, edges_and_values[0], edges_and_values[1]):
+                priors[k] = (e, v)
+        for b, edge, child, candidate, terminal, key in new_nodes:
+            leaf = int(batch.leaves[b])
+            if key in node_of_key or key in created:
+                node = node_of_key.get(key, created.get(key))
+                T.attach_child(tree, edge, node)
+                values[b] = tree.node_value[node]
+                continue
+            if terminal:
+                value = candidate.reward
+                node = T.add_node(tree, leaf, edge, len(states), value, terminal=True)
+            else:
+                (actions, p), predicted = priors[key]
+                value = leaf_value(child, candidate, predicted)
+                node = T.add_node(tree, leaf, edge, len(states), value, terminal=len(actions) == 0)
+                if len(actions):
+                    status = T.expand_node(tree, node, actions, p)
+                    if status != T.OK:
+                        raise RuntimeError(f"tree expansion failed: {T.STATUS_MESSAGES.get(status, status)}")
+            if node < 0:
+                raise RuntimeError(f"tree node allocation failed: {T.STATUS_MESSAGES.get(node, node)}")
+            states.append(child)
+            created[key] = node
+            node_of_key[key] = node
+            values[b] = value
+        T.backup_batch(tree, batch, values)
+        num_simulations += len(batch.leaves)
+        if bar is not None:
+            bar.update(len(batch.leaves))
+            if best[0] is not None:
+                bar.set_postfix(fits=len(trace), best=f"{best[0].reward:.3f}")
+        if callback is not None:
+            callback(num_simulations, best[0])
+    if bar is not None:
+        bar.close()
+
+    complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
+                      key=lambda c: (-c.reward, c.fit.num_params, c.fit_index))
+    stats = T.child_statistics(tree, T.ROOT) if tree.expanded[T.ROOT] else None
+    root_statistics = [] if stats is None else [
+        {"action": space.describe(int(a)), "prior": float(p), "visits": int(v), "mean": float(m), "best": float(bb)}
+        for a, p, v, m, bb in zip(stats.actions, stats.priors, stats.visits, stats.mean, stats.best)]
+    best_candidate = complete[0] if complete else None
+    return SearchResult(
+        best=best_candidate, alternatives=complete[1:1 + config.top_k], num_fits=len(trace),
+        num_fits_to_best=best_candidate.fit_index if best_candidate else 0, num_simulations=num_simulations,
+        trace=trace, root_statistics=root_statistics, seed_entropy=int(seed.entropy), config=config,
+        elapsed=time.perf_counter() - start_time, tree=tree, states=states, space=space)

@@ -1,0 +1,59 @@
+"""The search command line: output files, determinism, SBML validity."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from mcts_crn.render.sbml import from_sbml, sbml_errors
+from mcts_crn.simulate import simulate
+
+
+def run_cli(out, *extra):
+    cmd = [sys.executable, "-m", "mcts_crn.search", "--example", "dimerisation", "--simulations", "12",
+           "--seed", "4", "--top", "3", "--out", str(out), "--quiet", *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_cli_writes_every_file_and_is_deterministic(tmp_path):
+    stdout = run_cli(tmp_path / "a")
+    run_cli(tmp_path / "b")
+    assert "best network" in stdout and "dD/dt" in stdout
+    a = json.loads((tmp_path / "a" / "result.json").read_text())
+    b = json.loads((tmp_path / "b" / "result.json").read_text())
+    a.pop("elapsed"), b.pop("elapsed")
+    assert a == b
+    for key in ("best", "alternatives", "num_fits", "num_fits_to_best", "seed", "config", "version"):
+        assert key in a
+    for key in ("reactions", "rates", "ode_text", "ode_latex", "reward", "loss"):
+        assert key in a["best"]
+    assert 0.0 <= a["best"]["reward"] <= 1.0
+    assert all(x["reward"] <= a["best"]["reward"] for x in a["alternatives"])
+    for name in ("model.tex", "model.xml", "fit.png"):
+        assert (tmp_path / "a" / name).stat().st_size > 0
+
+    # the SBML is consistent and, read back, simulates to the best network's trajectories
+    text = (tmp_path / "a" / "model.xml").read_text()
+    assert sbml_errors(text) == []
+    crn, rates, x0 = from_sbml(text)
+    assert crn.reactions_text() == a["best"]["reactions"]
+    # libsbml writes doubles with 15 significant digits
+    np.testing.assert_allclose(rates, a["best"]["rates"], rtol=1e-14)
+    times = np.linspace(0, 10, 21)
+    from mcts_crn.crn import Crn
+
+    again = Crn.from_text("\n".join(a["best"]["reactions"]), species=a["best"]["species"])
+    np.testing.assert_allclose(simulate(crn, rates, x0, times, rtol=1e-10, atol=1e-12),
+                               simulate(again, np.array(a["best"]["rates"]), np.array(a["best"]["x0"][0]), times,
+                                        rtol=1e-10, atol=1e-12), rtol=1e-8, atol=1e-12)
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,S\n0,1\n1,-2\n")
+    done = subprocess.run([sys.executable, "-m", "mcts_crn.search", str(bad), "--quiet"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert "bad.csv" in done.stderr and "line 3" in done.stderr and "Traceback" not in done.stderr

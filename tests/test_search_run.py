@@ -1,0 +1,64 @@
+"""run_search end to end on small planted problems, determinism, and the result files."""
+import json
+
+import numpy as np
+import pytest
+
+from mcts_crn.config import SearchConfig
+from mcts_crn.crn import Crn
+from mcts_crn.examples import EXAMPLES
+from mcts_crn.search import ScoreTestEvaluator, UniformEvaluator, run_search
+
+
+@pytest.fixture(scope="module")
+def dimer_data():
+    return EXAMPLES["dimerisation"].make_dataset(noise=0.05, rng=3)
+
+
+def test_recovers_a_planted_network_with_the_score_test(dimer_data):
+    truth = EXAMPLES["dimerisation"].crn
+    result = run_search(dimer_data, config=SearchConfig(num_simulations=40, max_reactions=4), rng=1,
+                        progress=False)
+    assert result.best is not None
+    assert result.best.key == truth.canonical_key(), result.best.crn
+    assert result.num_fits_to_best <= result.num_fits <= 41
+    # the trace holds every fit once, with unique keys
+    keys = [row["key"] for row in result.trace]
+    assert len(keys) == len(set(keys)) == result.num_fits
+
+
+def test_same_seed_same_result(dimer_data):
+    config = SearchConfig(num_simulations=15, max_reactions=4, batch_size=2)
+    a = run_search(dimer_data, config=config, rng=5, progress=False)
+    b = run_search(dimer_data, config=config, rng=5, progress=False)
+    assert [r["key"] for r in a.trace] == [r["key"] for r in b.trace]
+    assert [r["reward"] for r in a.trace] == [r["reward"] for r in b.trace]
+    for name in a.tree._fields:
+        np.testing.assert_array_equal(getattr(a.tree, name), getattr(b.tree, name))
+
+
+def test_tree_bookkeeping_after_a_search(dimer_data):
+    result = run_search(dimer_data, config=SearchConfig(num_simulations=25, max_reactions=3),
+                        evaluator=UniformEvaluator(), rng=0, progress=False)
+    tree = result.tree
+    assert tree.visits[0] == result.num_simulations + 1
+    assert sum(row["visits"] for row in result.root_statistics) == result.num_simulations
+    # every node's state is a network whose key maps back to the node (transpositions merged)
+    keys = [result.states[tree.state[n]].canonical_key() for n in range(int(tree.node_count[0]))]
+    stop_nodes = [n for n in range(int(tree.node_count[0])) if tree.terminal[n]]
+    assert len(set(k for n, k in enumerate(keys) if n not in stop_nodes)) == len(keys) - len(stop_nodes)
+    # masked actions never become edges: every edge is legal in its node's state
+    for n in range(int(tree.node_count[0])):
+        if not tree.expanded[n]:
+            continue
+        mask = result.space.legal_mask(result.states[tree.state[n]])
+        edges = slice(tree.edge_start[n], tree.edge_start[n] + tree.num_edges[n])
+        assert mask[tree.edge_action[edges]].all()
+
+
+def test_bad_species_names_are_refused():
+    from mcts_crn.data import Dataset
+
+    data = Dataset.from_arrays(["IL-6"], (np.arange(5.0), np.ones((5, 1))), noise=0.1)
+    with pytest.raises(ValueError, match="not identifiers"):
+        run_search(data, config=SearchConfig(num_simulations=2), progress=False)
