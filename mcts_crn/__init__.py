@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from mcts_crn.crn import Crn
 from mcts_crn.data import Dataset, Experiment
 from mcts_crn.fit import FitResult, fit_rates
+from mcts_crn.simulate import simulate
 from mcts_crn.reward import reward  # the function; the module stays importable as mcts_crn.reward's members
 
-__all__ = ["Crn", "Dataset", "Experiment", "FitResult", "__version__", "fit_rates", "reward"]
+__all__ = ["Crn", "Dataset", "Experiment", "FitResult", "__version__", "fit_rates", "reward", "simulate"]

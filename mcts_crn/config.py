@@ -119,6 +119,8 @@ class FitConfig(_Config):
         Largest number of (batched, per parameter set) simulations per fit.
     max_failures : int
         A start is abandoned after this many consecutive failed integrations (early stop).
+    max_step : float
+        Largest change of a log parameter in one Levenberg-Marquardt step.
     ftol, xtol, gtol : float
         Convergence: relative decrease of the loss, relative step in log parameters, and the largest
         scaled gradient component.
@@ -176,6 +178,7 @@ class FitConfig(_Config):
     max_iterations: int = 100
     max_simulations: int = 2000
     max_failures: int = 8
+    max_step: float = 3.0
     ftol: float = 1e-6
     xtol: float = 1e-7
     gtol: float = 1e-6

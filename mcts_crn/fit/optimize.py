@@ -86,9 +86,12 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
     set); the trial point is clipped to the box. The gain ratio ``rho`` of actual to predicted decrease
     updates ``lambda`` as in Nielsen (1999): ``lambda *= max(1/3, 1 - (2 rho - 1)^3)`` on success, times
     ``nu`` (doubling) on failure. An infeasible trial (failed integration) counts as a failure; after
-    ``config.max_failures`` in a row the start stops. A start converges when an accepted step lowers the
-    loss by less than ``ftol`` relatively, moves ``theta`` by less than ``xtol`` relatively, or the largest
-    cosine between the residual and a free Jacobian column is below ``gtol``.
+    ``config.max_failures`` in a row the start stops. No step moves a log parameter by more than
+    ``config.max_step`` (the Gauss-Newton step of a far-off start overshoots by orders of magnitude). A
+    start converges when an accepted step lowers the loss by less than ``ftol`` relatively, when the
+    lightly damped model predicts less than that for the next step (further trials would only measure
+    the integrator's error), when the step moves ``theta`` by less than ``xtol`` relatively, or when the
+    largest cosine between the residual and a free Jacobian column is below ``gtol``.
 
     Starts run in lock step: all current trial points are simulated together (one batched kernel call,
     ``FitProblem.simulate``). When a start converges with ``loss / N <= config.accept_chi2``, the starts
@@ -126,7 +129,7 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
         hess = jac[b].T @ jac[b]
         diag = hess.diagonal().copy()
         state[b] = dict(r=residuals[b], J=jac[b], g=grad, H=hess, Hdiag=diag, D=np.maximum(diag, 0.0), lam=1e-3,
-                        nu=2.0, fails=0, it=0)
+                        nu=2.0, fails=0, it=0, fresh=True)
     if num_params == 0:
         for b in active:
             results[b].converged = True
@@ -142,6 +145,9 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
         d = s["D"]
         scale = np.maximum(d, 1e-12 * max(float(d.max()), 1e-300))
         step = _gauss_newton_step(g, hess, scale, s["lam"], free)
+        longest = float(np.max(np.abs(step))) if step.size else 0.0
+        if longest > config.max_step:
+            step *= config.max_step / longest
         trial = np.minimum(np.maximum(th + step, lower), upper)
         step = trial - th
         predicted = -(g @ step) - 0.5 * step @ (hess @ step)   # decrease of loss / 2
@@ -162,6 +168,10 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
                 done_message = "step below xtol"
             elif s["lam"] > _LAMBDA_MAX:
                 done_message = "no further decrease (damping at its limit)"
+            elif s["fresh"] and s["lam"] <= 1.0 and predicted <= 0.5 * config.ftol * loss[b]:
+                # the (nearly undamped) Gauss-Newton model promises less than ftol: trial steps from here
+                # would only measure the integrator's error
+                done_message = "predicted decrease below ftol"
             if done_message is not None:
                 results[b] = StartResult(theta[b].copy(), float(loss[b]), True, s["it"], done_message, s["r"], s["J"])
                 active.remove(b)
@@ -197,6 +207,7 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
                 s["lam"] *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                 s["nu"] = 2.0
                 s["fails"] = 0
+                s["fresh"] = True
                 if small:
                     results[b] = StartResult(theta[b].copy(), float(loss[b]), True, s["it"], "loss decrease below ftol",
                                              s["r"], s["J"])
@@ -207,6 +218,7 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
             else:
                 s["lam"] *= s["nu"]
                 s["nu"] *= 2.0
+                s["fresh"] = False
                 if not ok_t[i]:
                     s["fails"] += 1
                     if s["fails"] >= config.max_failures:
