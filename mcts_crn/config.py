@@ -107,7 +107,9 @@ class FitConfig(_Config):
         ``"evolution"``: scipy differential evolution (population simulated in one batched call) in a box
         of ``evolution_decades`` around the first start, polished by ``"lm"``; for hard cases.
     num_starts : int
-        Starts per fit: the warm or default start, then seeded random perturbations of it.
+        Starts per fit: the warm or default start, then seeded random perturbations of it. The first
+        start runs alone; the others run (together) only if it does not end within the noise
+        (``accept_chi2``).
     start_spread : float
         Random starts multiply each parameter of the first start by ``exp(u)``, ``u ~ U(-ln s, ln s)``.
     accept_chi2 : float
@@ -121,6 +123,8 @@ class FitConfig(_Config):
         A start is abandoned after this many consecutive failed integrations (early stop).
     max_step : float
         Largest change of a log parameter in one Levenberg-Marquardt step.
+    initial_damping : float
+        Levenberg-Marquardt's first ``lambda`` (relative to the scaled ``diag(J^T J)``).
     ftol, xtol, gtol : float
         Convergence: relative decrease of the loss, relative step in log parameters, and the largest
         scaled gradient component.
@@ -153,10 +157,13 @@ class FitConfig(_Config):
         that fit predicts it (``FitResult.holdout_chi2``), for the reward's robustness term.
     weights : str
         Under relative noise, the signal size in ``sigma = noise * max(|y~|, floor)``: ``"smoothed"``
-        (default), a local linear fit to the observations (unbiased weights), or ``"observed"``, the
-        observation itself as in ``Dataset.sigmas`` (see ``mcts_crn.fit.problem``).
+        (default), a local straight-line fit to the 5 nearest observations (in log scale where positive;
+        the observation itself where the line misses it by more than 3 noise levels), which removes most
+        of the downward bias of ``"observed"``, the observation itself as in ``Dataset.sigmas`` (see
+        ``mcts_crn.fit.problem``).
     rtol : float
-        Relative tolerance of the integrator.
+        Relative tolerance of the integrator (1e-5: the simulation error stays orders of magnitude below
+        any realistic noise level, with about half the steps of 1e-6).
     atol : float
         Absolute tolerance, as a fraction of the smallest observed species' scale.
     max_steps : int
@@ -179,6 +186,7 @@ class FitConfig(_Config):
     max_simulations: int = 2000
     max_failures: int = 8
     max_step: float = 3.0
+    initial_damping: float = 1e-2
     ftol: float = 1e-6
     xtol: float = 1e-7
     gtol: float = 1e-6
@@ -289,6 +297,10 @@ class SearchConfig(_Config):
         many edits, fitting each network on the way (all are cached and reported as candidates); the
         state's value is the best reward met (the parts of a mechanism are rarely good networks alone,
         so a state's own reward is a poor guide to what lies below it). 0 turns playouts off.
+    polish : int
+        After the tree search, backward elimination on the ``polish`` best complete networks: remove the
+        reaction whose removal raises the reward most, while one does (the MDP only adds reactions, so a
+        good network found with a superfluous reaction is cleaned up here). 0 turns it off.
     """
 
     num_simulations: int | None = 300
@@ -310,6 +322,7 @@ class SearchConfig(_Config):
     dirichlet_fraction: float = 0.25
     top_k: int = 5
     rollout_depth: int = 2
+    polish: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "forbidden", tuple(self.forbidden))
@@ -339,11 +352,11 @@ class ModelConfig(_Config):
     max_coefficient : int
         Stoichiometric coefficients above this share the embedding of this value.
     heuristic_features : bool
-        Give each action the score-test prior (``mcts_crn.search.ScoreTestEvaluator``) as an input
-        feature; costs one sensitivity simulation per evaluated state, no fit.
+        Give each action the log prior of a fast score-test heuristic (the direct-effect score test of
+        ``mcts_crn.model.FeatureBuilder.direct_score``: numpy only, no simulation) as an input feature.
     heuristic_skip : bool
-        Add the score-test log prior to the action's logit with a learned weight that starts at 1 (with
-        the output layer initialized at zero, the untrained model is then the heuristic).
+        Add that log prior to the action's logit with a learned weight that starts at 1 (with the output
+        layer initialized at zero, the untrained model is then the fast heuristic).
     use_value : bool
         Return the value head's estimate to the search (else NaN: the search uses the reward alone).
     """

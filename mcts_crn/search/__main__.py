@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="relative noise level of the data (default: estimated; an example's: 0.05)")
     parser.add_argument("--out", type=Path, default=Path("mcts_crn_out"), metavar="DIR",
                         help="output folder (default ./mcts_crn_out)")
+    parser.add_argument("--explain", action="store_true",
+                        help="also write the search tree (tree.json, tree.dot) and the decision report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
     return parser
 
@@ -96,8 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     out = write_outputs(result, dataset, args.out,
                         extra_config={"prior": args.prior, "seed": args.seed, "example": args.example,
                                       "data": None if args.data is None else str(args.data)})
+    if args.explain:
+        from mcts_crn.explain import export_tree, write_tree
+        from mcts_crn.explain.__main__ import write_explanation
+
+        exported = export_tree(result)
+        write_tree(exported, out / "tree.json")
+        report = write_explanation(exported, out)
+        if not args.quiet:
+            print("\nwhy (visits, priors and values of the top actions at each step):\n" + report)
     if not args.quiet:
-        print(f"\nwrote {out}/result.json, model.tex, model.xml, fit.png")
+        print(f"\nwrote {out}/result.json, model.tex, model.xml, fit.png"
+              + (", tree.json, tree.dot, decisions.txt, decisions.png" if args.explain else ""))
     return 0
 
 

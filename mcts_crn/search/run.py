@@ -221,6 +221,19 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best_value = max(best_value, candidate.reward)
         return best_value
 
+    def polish(candidate: Candidate) -> None:
+        """Backward elimination: drop the reaction whose removal raises the reward most, while one does."""
+        while candidate.crn.num_reactions > 1:
+            smaller = []
+            for r in range(candidate.crn.num_reactions):
+                crn = candidate.crn.remove_reaction(r)
+                if crn.num_reactions and space.legal_mask(crn)[space.STOP]:
+                    smaller.append(fit_state(crn, candidate.fit))
+            better = [c for c in smaller if c.reward > candidate.reward]
+            if not better:
+                return
+            candidate = max(better, key=lambda c: c.reward)
+
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
         value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
         if math.isfinite(predicted):
@@ -322,6 +335,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             callback(num_simulations, best[0])
     if bar is not None:
         bar.close()
+    for candidate in sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
+                            key=lambda c: -c.reward)[:config.polish]:
+        polish(candidate)
 
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                       key=lambda c: (-c.reward, c.fit.num_params, c.fit_index))
