@@ -26,3 +26,10 @@ STAT_REJECTED = 1
 STAT_IMPLICIT_STEPS = 2
 STAT_RHS_EVALS = 3
 NUM_STATS = 4
+
+# Results of check_times (validation of observation times).
+TIMES_OK = 0
+TIMES_NOT_FINITE = 1
+TIMES_DECREASING = 2
+TIMES_BEFORE_START = 3
+START_NOT_FINITE = 4

@@ -106,18 +106,24 @@ def dopri5_step(zw, h, num_species, num_params, k, rptr, rsp, rord, nptr, nsp, n
 
 
 @jit_helper
-def dopri5_stiffness_ratio(zw, h, num_species):
+def dopri5_stiffness_ratio(zw, h, num_species, rtol, atol):
     """Hairer's ``h |lambda|`` estimate ``h |f(znew) - f(ysti)| / |znew - ysti|`` on the states.
 
     Both points lie at ``t + h``; a ratio above 3.25 means the step size sits at the border of DOPRI5's
-    stability region rather than being limited by accuracy. Returns -1 if the points coincide.
+    stability region rather than being limited by accuracy. The differences are weighted by the error
+    weights ``1 / (atol + rtol |x|)`` (Hairer uses plain norms): the quotient estimates an eigenvalue of
+    ``D J D^-1`` (same spectrum as ``J``) along a direction no longer dominated by the most abundant species,
+    which for amounts spanning many decades (HIV: T ~ 1e5, V ~ 10) would hide the fast eigenvalue.
+    Returns -1 if the points coincide.
     """
     num = 0.0
     den = 0.0
     for i in range(num_species):
-        d = zw[ROW_K7, i] - zw[ROW_K6, i]
+        zn = abs(zw[ROW_ZNEW, i])
+        w = 1.0 / (atol + rtol * zn)
+        d = (zw[ROW_K7, i] - zw[ROW_K6, i]) * w
         num += d * d
-        d = zw[ROW_ZNEW, i] - zw[ROW_YSTI, i]
+        d = (zw[ROW_ZNEW, i] - zw[ROW_YSTI, i]) * w
         den += d * d
     if den > 0.0:
         return h * np.sqrt(num / den)

@@ -9,8 +9,8 @@ Step-size control follows Hairer's DOPRI5 (PI controller, beta = 0.04) and RODAS
 predictive controller). Outputs come from each method's dense output, so the step sequence does not
 depend on the observation times; only the last observation time is hit exactly. In ``METHOD_AUTO``
 the driver starts with DOPRI5 and switches once, for good, to Rodas4 when Hairer's stiffness test fires
-15 times without 6 non-stiff steps in between (threshold lowered, see ``STIFF_RATIO``), when DOPRI5 fails (step too small / non-finite), or when
-DOPRI5 has used half of ``max_steps``.
+15 times without 6 non-stiff steps in between (threshold lowered, see ``STIFF_RATIO``), when DOPRI5 fails
+(step too small or non-finite), or when DOPRI5 has used half of ``max_steps``.
 
 A failed simulation is a status code, never an exception: its outputs from the failure point on are NaN.
 """
@@ -33,8 +33,23 @@ from .constants import (
     STATUS_STEP_TOO_SMALL,
     STATUS_SUCCESS,
     STATUS_TOO_MANY_STEPS,
+    TIMES_BEFORE_START,
+    TIMES_DECREASING,
+    TIMES_NOT_FINITE,
+    TIMES_OK,
+    START_NOT_FINITE,
 )
-from .dopri5 import NUM_ROWS, ROW_K1, ROW_K7, ROW_TMP, ROW_Z, ROW_ZNEW, dopri5_dense, dopri5_step, dopri5_stiffness_ratio
+from .dopri5 import (
+    NUM_ROWS,
+    ROW_K1,
+    ROW_K7,
+    ROW_TMP,
+    ROW_Z,
+    ROW_ZNEW,
+    dopri5_dense,
+    dopri5_step,
+    dopri5_stiffness_ratio,
+)
 from .mass_action import augmented_rhs, dense_jacobian, eval_hessians, eval_rates_grads, net_change, stoich_csr
 from .rodas import ROW_F0, rodas4_dense, rodas4_matrix, rodas4_step
 
@@ -166,7 +181,7 @@ def integrate_one(k, x0, t0, times, num_times, x0_index, method, rtol, atol, max
     n = num_species * (1 + num_params)
     for j in range(NUM_STATS):
         stats[j] = 0
-    if num_times == 0:
+    if num_times == 0 or num_species == 0:
         return STATUS_SUCCESS
 
     for i in range(n):
@@ -323,7 +338,7 @@ def integrate_one(k, x0, t0, times, num_times, x0_index, method, rtol, atol, max
             if current == METHOD_DOPRI5:
                 facold = max(err, 1e-4)
                 if method == METHOD_AUTO:
-                    ratio = dopri5_stiffness_ratio(zw, h, num_species)
+                    ratio = dopri5_stiffness_ratio(zw, h, num_species, rtol, atol)
                     if ratio > STIFF_RATIO:
                         nonsti = 0
                         iasti += 1
@@ -474,3 +489,33 @@ def integrate_batch_parallel(reactants, products, rates, x0, t0, times, num_time
             rates[b], x0[b, e], t0[e], times[e], num_times[e], index, method, rtol, atol, max_steps, h_fixed,
             num_params, rptr, rsp, rord, nptr, nsp, ncoef, hptr,
             zw, rate, grad, grad0, hess0, jac, lu, piv, out_states[b, e], out_sens[b, e], out_stats[b, e])
+
+
+@jit
+def check_times(times, num_times, t0):
+    """Validate observation times without allocating (the simulate wrappers' hot path).
+
+    Parameters
+    ----------
+    times : float64 [X, T]
+    num_times : int32 [X]
+    t0 : float64 [X]
+
+    Returns
+    -------
+    (code, x, j) : tuple of int
+        ``TIMES_OK`` or the first problem found (``TIMES_NOT_FINITE``, ``TIMES_DECREASING``,
+        ``TIMES_BEFORE_START``, ``START_NOT_FINITE``) with its experiment and time index.
+    """
+    for x in range(times.shape[0]):
+        if not (t0[x] - t0[x] == 0.0):
+            return START_NOT_FINITE, x, 0
+        previous = t0[x]
+        for j in range(num_times[x]):
+            value = times[x, j]
+            if not (value - value == 0.0):
+                return TIMES_NOT_FINITE, x, j
+            if value < previous:
+                return (TIMES_BEFORE_START if j == 0 else TIMES_DECREASING), x, j
+            previous = value
+    return TIMES_OK, 0, 0

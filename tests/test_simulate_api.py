@@ -71,6 +71,13 @@ def test_padded_times_with_counts_and_per_set_initial_values():
     assert np.isnan(result.states[:, 1, 2:]).all()
 
 
+def test_one_rate_vector_is_shared_by_several_initial_value_sets():
+    x0 = np.stack([np.tile(MM_X0, (2, 1)), np.tile(MM_X0 * 0.5, (2, 1))])  # [B=2, X=2, S]
+    result = simulate_batch(MM, MM_RATES, x0, [0.0, 1.0, 4.0])
+    assert result.states.shape == (2, 2, 3, 4)
+    np.testing.assert_array_equal(result.states[1, 0], simulate(MM, MM_RATES, MM_X0 * 0.5, [0.0, 1.0, 4.0]))
+
+
 def test_start_time_before_the_first_observation():
     late = simulate(MM, MM_RATES, MM_X0, [2.0, 5.0], t0=0.0)
     full = simulate(MM, MM_RATES, MM_X0, [0.0, 2.0, 5.0])

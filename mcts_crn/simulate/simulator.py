@@ -85,13 +85,15 @@ def status_message(status: int) -> str:
 def _array(value, dtype, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     """A C-contiguous, writable array of ``dtype`` (one compiled kernel: fixed dtypes and layouts)."""
     out = np.asarray(value)
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    if out.dtype == dtype and out.ndim in dims and out.flags.c_contiguous and out.flags.writeable:
+        return out
     if out.dtype != dtype:
         if dtype == np.int32 and not np.issubdtype(out.dtype, np.integer):
             raise ValueError(f"{name} must be integer, got dtype {out.dtype}")
         if dtype == np.float64 and not (np.issubdtype(out.dtype, np.number) or out.dtype == bool):
             raise ValueError(f"{name} must be numeric, got dtype {out.dtype}")
         out = out.astype(dtype)
-    dims = (ndim,) if isinstance(ndim, int) else ndim
     if out.ndim not in dims:
         raise ValueError(f"{name} must have {' or '.join(map(str, dims))} dimensions, got shape {out.shape}")
     if not out.flags.c_contiguous or not out.flags.writeable:
@@ -145,61 +147,65 @@ def _x0_index(crn, x0_params, num_species: int) -> np.ndarray:
     return np.array(index, dtype=np.int32)
 
 
-def _times_table(times, num_times, num_experiments: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _times_table(times, num_times, num_experiments: int) -> tuple[np.ndarray, np.ndarray]:
     """Observation times as a padded table [X, T] and counts [X]."""
-    if isinstance(times, (list, tuple)) and (len(times) == 0 or np.ndim(times[0]) == 1):
+    if isinstance(times, (list, tuple)) and len(times) > 0 and np.ndim(times[0]) == 1:
         rows = [_array(t, np.float64, f"times[{x}]", 1) for x, t in enumerate(times)]
         counts = np.array([len(r) for r in rows], dtype=np.int32)
-        table = np.full((len(rows), max(counts, default=0)), np.nan)
+        table = np.full((len(rows), max(counts)), np.nan)
         for x, r in enumerate(rows):
             table[x, : len(r)] = r
         if num_times is not None:
             raise ValueError("num_times is only used with a padded times array [X, T]")
-    else:
-        table = _array(times, np.float64, "times", (1, 2))
-        if table.ndim == 1:
-            table = np.ascontiguousarray(np.broadcast_to(table, (num_experiments or 1, table.shape[0])))
-        if num_times is None:
-            counts = np.full(table.shape[0], table.shape[1], dtype=np.int32)
+        return table, counts
+    table = _array(times, np.float64, "times", (1, 2))
+    if table.ndim == 1:
+        if num_experiments == 1:
+            table = table.reshape(1, -1)
         else:
-            counts = _array(num_times, np.int32, "num_times", 1)
-            if counts.shape != (table.shape[0],):
-                raise ValueError(f"num_times has shape {counts.shape}, expected ({table.shape[0]},)")
-            if (counts < 0).any() or (counts > table.shape[1]).any():
-                raise ValueError(f"num_times must lie in [0, {table.shape[1]}], got {counts}")
+            table = np.ascontiguousarray(np.broadcast_to(table, (num_experiments, table.shape[0])))
+    if num_times is None:
+        counts = np.full(table.shape[0], table.shape[1], dtype=np.int32)
+    else:
+        counts = _array(num_times, np.int32, "num_times", 1)
+        if counts.shape != (table.shape[0],):
+            raise ValueError(f"num_times has shape {counts.shape}, expected ({table.shape[0]},)")
+        if (counts < 0).any() or (counts > table.shape[1]).any():
+            raise ValueError(f"num_times must lie in [0, {table.shape[1]}], got {counts}")
     return table, counts
 
 
+_TIME_ERRORS = {
+    native.TIMES_NOT_FINITE: "times must be finite: experiment {x}, time index {j} is {value}",
+    native.TIMES_DECREASING: "times must be non-decreasing: experiment {x}, time index {j} ({value}) < {before}",
+    native.TIMES_BEFORE_START: "experiment {x} has a time {value} before its start time t0 = {start}",
+    native.START_NOT_FINITE: "t0 must be finite, got {start} for experiment {x}",
+}
+
+
 def _check_times(table: np.ndarray, counts: np.ndarray, t0: np.ndarray) -> None:
-    valid = np.arange(table.shape[1])[None, :] < counts[:, None]
-    values = np.where(valid, table, 0.0)
-    if not np.isfinite(values).all():
-        x, j = np.argwhere(~np.isfinite(values))[0]
-        raise ValueError(f"times must be finite: experiment {x}, time index {j} is {table[x, j]}")
-    if not np.isfinite(t0).all():
-        raise ValueError(f"t0 must be finite, got {t0}")
-    steps = np.diff(values, axis=1) < 0
-    steps &= valid[:, 1:]
-    if steps.any():
-        x, j = np.argwhere(steps)[0]
-        raise ValueError(f"times must be non-decreasing: experiment {x}, time index {j + 1} "
-                         f"({table[x, j + 1]}) < {table[x, j]}")
-    first = np.where(counts > 0, values[:, 0], np.inf)
-    early = first < t0
-    if early.any():
-        x = int(np.argmax(early))
-        raise ValueError(f"experiment {x} has a time {first[x]} before its start time t0 = {t0[x]}")
+    code, x, j = native.check_times(table, counts, t0)
+    if code != native.TIMES_OK:
+        before = table[x, j - 1] if j > 0 else t0[x]
+        raise ValueError(_TIME_ERRORS[code].format(x=x, j=j, value=table[x, j], before=before, start=t0[x]))
 
 
 def _start_times(t0, table: np.ndarray, counts: np.ndarray) -> np.ndarray:
     if t0 is None:
-        return np.where(counts > 0, table[:, 0], 0.0).astype(np.float64)
-    out = _array(np.broadcast_to(np.asarray(t0, dtype=np.float64), (table.shape[0],)), np.float64, "t0", 1)
+        if table.shape[0] == 1:
+            return np.array([table[0, 0] if counts[0] > 0 else 0.0])
+        first = table[:, 0] if table.shape[1] > 0 else np.zeros(table.shape[0])
+        return np.where(counts > 0, first, 0.0).astype(np.float64)
+    if np.ndim(t0) == 0:
+        return np.full(table.shape[0], float(t0))
+    out = _array(t0, np.float64, "t0", 1)
+    if out.shape != (table.shape[0],):
+        raise ValueError(f"t0 has shape {out.shape}, expected ({table.shape[0]},)")
     return out
 
 
 def _run(crn, rates, x0, times, num_times, t0, x0_params, sensitivities: bool, parallel: bool,
-         method, rtol, atol, max_steps, config, h_fixed: float = 0.0) -> BatchSimulation:
+         method, rtol, atol, max_steps, config) -> BatchSimulation:
     """The one wrapper of the ``integrate_batch`` kernel family: validate once, allocate outputs, call."""
     code, rtol, atol, max_steps = _settings(method, rtol, atol, max_steps, config)
     reactants, products = _stoichiometry(crn)
@@ -216,7 +222,10 @@ def _run(crn, rates, x0, times, num_times, t0, x0_params, sensitivities: bool, p
     if x0.shape[-1] != num_species:
         raise ValueError(f"x0 has {x0.shape[-1]} species, the crn has {num_species}")
     if x0.ndim == 3 and x0.shape[0] != num_batch:
-        raise ValueError(f"x0 [B, X, S] has B = {x0.shape[0]}, rates has B = {num_batch}")
+        if num_batch != 1:
+            raise ValueError(f"x0 [B, X, S] has B = {x0.shape[0]}, rates has B = {num_batch}")
+        num_batch = x0.shape[0]
+        rates = np.ascontiguousarray(np.broadcast_to(rates, (num_batch, num_reactions)))
     num_experiments = 1 if x0.ndim == 1 else x0.shape[-2]
 
     table, counts = _times_table(times, num_times, num_experiments)
@@ -224,15 +233,16 @@ def _run(crn, rates, x0, times, num_times, t0, x0_params, sensitivities: bool, p
         raise ValueError(f"times describe {table.shape[0]} experiments, x0 has {num_experiments}")
     t0 = _start_times(t0, table, counts)
     _check_times(table, counts, t0)
-    if x0.ndim != 3 or x0.shape[0] != num_batch:
-        x0 = np.ascontiguousarray(np.broadcast_to(x0.reshape(-1, num_experiments, num_species),
-                                                  (num_batch, num_experiments, num_species)))
+    if x0.ndim != 3:
+        x0 = x0.reshape(1, num_experiments, num_species)
+        if num_batch > 1:
+            x0 = np.ascontiguousarray(np.broadcast_to(x0, (num_batch, num_experiments, num_species)))
 
     index = _x0_index(crn, x0_params, num_species) if sensitivities else _NO_INDEX
     num_params = num_reactions + index.shape[0] if sensitivities else 0
     max_times = table.shape[1]
     shape = (num_batch, num_experiments, max_times, num_species)
-    padded = bool((counts < max_times).any())
+    padded = num_experiments > 1 and bool((counts < max_times).any())
     states = np.full(shape, np.nan) if padded else np.empty(shape)
     if not sensitivities:
         sens = np.empty(shape + (0,))
@@ -244,7 +254,7 @@ def _run(crn, rates, x0, times, num_times, t0, x0_params, sensitivities: bool, p
     stats = np.empty((num_batch, num_experiments, native.NUM_STATS), dtype=np.int64)
     kernel = native.integrate_batch_parallel if parallel else native.integrate_batch
     kernel(reactants, products, rates, x0, t0, table, counts, index, code, rtol, atol, max_steps,
-           float(h_fixed), bool(sensitivities), states, sens, status, stats)
+           0.0, bool(sensitivities), states, sens, status, stats)
     return BatchSimulation(states, sens if sensitivities else None, status, counts, stats)
 
 
@@ -261,7 +271,7 @@ def simulate_batch(crn, rates, x0, times, *, num_times=None, t0=None, sensitivit
         The reaction network; only ``crn.reactants`` and ``crn.products`` (int32 [R, S]) are read
         (and ``crn.species`` for ``x0_params`` given by name).
     rates : array_like, float64 [R] or [B, R]
-        Rate constants ``k``.
+        Rate constants ``k`` (shared by all B initial-value sets if [R]).
     x0 : array_like, float64 [S], [X, S] or [B, X, S]
         Initial amounts at ``t0`` (shared by all parameter sets unless [B, X, S]).
     times : array_like [T] or [X, T], or a list of X arrays [T_x]
