@@ -118,20 +118,17 @@ def beaten_by(name, seed=0, num_supersets=50):
     return losers
 
 
-@pytest.mark.parametrize("name", ["michaelis_menten", "lotka_volterra", "sir", "seir", "malaria", "tumour_growth",
-                                  "brusselator", "robertson", "dimerisation"])
-def test_true_network_outranks_its_subsets_and_supersets(name):
-    assert beaten_by(name) == []
-
-
 KNOWN_INDISTINGUISHABLE = {"tumour_immune"}
 """tumour_immune: the complex's exit to T (C -> T, rate 0.02 against 1.0 for C -> E) changes the
-observed E and T by far less than 5% noise: removing it raises chi-square by about 0.02, so every
-criterion that charges for a parameter prefers the subset. The data cannot support that reaction."""
+observed E and T by far less than 5% noise: removing it raises chi-square by about 0.02 (the fit often
+drives its rate to zero), so every criterion that charges for a parameter prefers the subset. The data
+cannot support that reaction. (Calibration over 5 seeds: experiments/calibration.py, reward docstring.)"""
 
 
-@pytest.mark.slow
-def test_calibration_on_every_example():
-    failures = {name: losers for name in sorted(EXAMPLES) if (losers := beaten_by(name))}
-    assert set(failures) <= KNOWN_INDISTINGUISHABLE, failures
-    assert len(EXAMPLES) - len(failures) >= 0.9 * len(EXAMPLES)
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(reason="reaction below the noise", strict=False))
+    if name in KNOWN_INDISTINGUISHABLE else name for name in sorted(EXAMPLES)])
+def test_true_network_outranks_its_subsets_and_supersets(name):
+    """At 5% noise the true network's reward exceeds that of every one-reaction subset and of 50 sampled
+    one-reaction supersets: 11 of the 12 examples (the acceptance asks for 9 of 10)."""
+    assert beaten_by(name) == []

@@ -17,8 +17,6 @@ from mcts_crn.simulate import status_message
 
 logger = logging.getLogger(__name__)
 
-WarmStart = "FitResult | Mapping[str, float] | None"
-
 
 @dataclasses.dataclass(frozen=True)
 class _Rates:
@@ -117,9 +115,11 @@ def _holdout(crn: Crn, dataset: Dataset, config: FitConfig, fit: FitResult, prob
     if not np.isfinite(out.loss):
         return float("inf"), test.num_points, used
     x0 = np.array(fit.x0)
-    for q, p in enumerate(train.initial_params):
-        if p.shared:
-            x0[last, p.species_index] = train.initial_of(out.theta)[q]
+    known = dataset.experiments[last].initial_values
+    if config.latent_initial == "shared":
+        for q, p in enumerate(train.initial_params):
+            if p.latent and crn.species[p.species_index] not in known:
+                x0[last, p.species_index] = train.initial_of(out.theta)[q]
     rates = train.rates_of(out.theta)
     theta_test, _ = test.warm_theta(_Rates(fit.reactions, rates, fit.species, x0))
     residuals, _, ok, _ = test.evaluate(theta_test[None, :], jacobian=False)
@@ -184,7 +184,12 @@ def fit_rates(crn: Crn, dataset: Dataset, *, config: FitConfig | None = None,
     if config.optimizer == "evolution":
         outcomes = optimizer(problem, starts, config=config, rng=np.random.default_rng(optimizer_seed))
     else:
-        outcomes = optimizer(problem, starts, config=config)
+        # the first (warm) start alone: in the search it usually ends within the noise, and then the
+        # random starts are not needed at all; otherwise they run, in lock step
+        outcomes = optimizer(problem, starts[:1], config=config)
+        if len(starts) > 1 and not (outcomes[0].converged
+                                    and outcomes[0].loss <= config.accept_chi2 * problem.num_points):
+            outcomes += optimizer(problem, starts[1:], config=config)
     best: StartResult = min(outcomes, key=lambda o: o.loss)
     if config.continuation_windows and not best.loss <= config.continuation_chi2 * problem.num_points:
         outcomes = outcomes + _continuation(crn, dataset, config, problem, starts[0], best)

@@ -128,7 +128,7 @@ def levenberg_marquardt(problem: FitProblem, theta0: np.ndarray, *, config: FitC
         grad = jac[b].T @ residuals[b]
         hess = jac[b].T @ jac[b]
         diag = hess.diagonal().copy()
-        state[b] = dict(r=residuals[b], J=jac[b], g=grad, H=hess, Hdiag=diag, D=np.maximum(diag, 0.0), lam=1e-3,
+        state[b] = dict(r=residuals[b], J=jac[b], g=grad, H=hess, Hdiag=diag, D=np.maximum(diag, 0.0), lam=config.initial_damping,
                         nu=2.0, fails=0, it=0, fresh=True)
     if num_params == 0:
         for b in active:

@@ -80,11 +80,14 @@ class InitialParam:
         Indices of the experiments (of the problem) whose initial value of the species it is.
     shared : bool
         True for a value shared by several experiments (``latent_initial="shared"``).
+    latent : bool
+        True for a species without a data column.
     """
 
     species_index: int
     experiments: tuple[int, ...]
     shared: bool
+    latent: bool = False
 
 
 def smoothed_values(times: np.ndarray, values: np.ndarray, window: int = 5) -> np.ndarray:
@@ -312,11 +315,11 @@ class FitProblem:
                 starts.append(start / c)
         for i, exp_list in latent_unknown.items():
             if config.latent_initial == "shared":
-                entries.append(InitialParam(i, tuple(exp_list), len(exp_list) > 1))
+                entries.append(InitialParam(i, tuple(exp_list), len(exp_list) > 1, latent=True))
                 starts.append(config.default_initial)
             else:
                 for e in exp_list:
-                    entries.append(InitialParam(i, (e,), False))
+                    entries.append(InitialParam(i, (e,), False, latent=True))
                     starts.append(config.default_initial)
         self.x0_base = base
         self.initial_params = tuple(entries)
