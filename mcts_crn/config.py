@@ -299,7 +299,8 @@ class SearchConfig(_Config):
         so a state's own reward is a poor guide to what lies below it). 0 turns playouts off.
     polish : int
         After the tree search, backward elimination on the ``polish`` best complete networks: remove the
-        reaction whose removal raises the reward most, while one does (the MDP only adds reactions, so a
+        reaction (or merge two reactions with equal reactants into one) whose removal raises the reward
+        most, while one does (the MDP only adds reactions, so a
         good network found with a superfluous reaction is cleaned up here). 0 turns it off.
     """
 
@@ -488,10 +489,10 @@ class TrainConfig(_Config):
         ``FitConfig.num_starts`` of self-play fits.
     """
 
-    iterations: int = 10
-    games_per_iteration: int = 8
+    iterations: int = 8
+    games_per_iteration: int = 24
     workers: int = 1
-    simulations: int = 120
+    simulations: int = 100
     extra_reactions: int = 2
     dirichlet_alpha: float = 0.3
     dirichlet_fraction: float = 0.25
@@ -500,12 +501,12 @@ class TrainConfig(_Config):
     min_visits: int = 3
     demonstrations: bool = True
     best_weight: float = 0.5
-    truth_weight: float = 0.5
+    truth_weight: float = 1.0
     value_weight: float = 1.0
     learning_rate: float = 1e-3
     weight_decay: float = 1e-5
     batch_size: int = 64
-    steps_per_iteration: int = 100
+    steps_per_iteration: int = 200
     replay_window: int = 50_000
     fit_starts: int = 2
 

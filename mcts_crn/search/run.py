@@ -221,15 +221,45 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best_value = max(best_value, candidate.reward)
         return best_value
 
+    def merged(crn: Crn, rates: np.ndarray) -> list[Crn]:
+        """Networks where two reactions with the same reactants become one with their rate-weighted net change.
+
+        ``k1 (A -> B1) + k2 (A -> B2)`` moves the amounts as ``(k1 + k2) (A -> B)`` when ``B - A`` equals the
+        rate-weighted mean of ``B1 - A`` and ``B2 - A`` (e.g. ``I -> 0`` and ``I -> I + R`` at equal rates
+        are ``I -> R``); such a pair is replaced when the mean is within 5% of an integer vector.
+        """
+        out = []
+        for r1 in range(crn.num_reactions):
+            for r2 in range(r1 + 1, crn.num_reactions):
+                if not np.array_equal(crn.reactants[r1], crn.reactants[r2]):
+                    continue
+                k1, k2 = float(rates[r1]), float(rates[r2])
+                if not (k1 > 0 and k2 > 0):
+                    continue
+                net = (k1 * crn.stoichiometry[r1] + k2 * crn.stoichiometry[r2]) / (k1 + k2)
+                rounded = np.round(net)
+                products = crn.reactants[r1] + rounded
+                if (np.abs(net - rounded) > 0.05).any() or (products < 0).any() or not rounded.any():
+                    continue
+                if products.sum() > config.max_order:
+                    continue
+                keep = np.ones(crn.num_reactions, dtype=bool)
+                keep[[r1, r2]] = False
+                smaller = Crn(crn.species, crn.latent, crn.reactants[keep], crn.products[keep])
+                if smaller.has_reaction(crn.reactants[r1], products.astype(np.int32)):
+                    continue
+                out.append(smaller.add_reaction((crn.reactants[r1], products.astype(np.int32))))
+        return out
+
     def polish(candidate: Candidate) -> None:
-        """Backward elimination: drop the reaction whose removal raises the reward most, while one does."""
+        """Backward elimination and merging: take the smaller network (one reaction removed, or two with the
+        same reactants merged, see ``merged``) that raises the reward most, while one does."""
         while candidate.crn.num_reactions > 1:
-            smaller = []
-            for r in range(candidate.crn.num_reactions):
-                crn = candidate.crn.remove_reaction(r)
-                if crn.num_reactions and space.legal_mask(crn)[space.STOP]:
-                    smaller.append(fit_state(crn, candidate.fit))
-            better = [c for c in smaller if c.reward > candidate.reward]
+            smaller = [candidate.crn.remove_reaction(r) for r in range(candidate.crn.num_reactions)]
+            smaller += merged(candidate.crn, candidate.fit.rates)
+            fitted = [fit_state(crn, candidate.fit) for crn in smaller
+                      if crn.num_reactions and space.legal_mask(crn)[space.STOP]]
+            better = [c for c in fitted if c.reward > candidate.reward]
             if not better:
                 return
             candidate = max(better, key=lambda c: c.reward)
