@@ -64,3 +64,33 @@ def test_bad_species_names_are_refused():
     data = Dataset.from_arrays(["IL-6"], (np.arange(5.0), np.ones((5, 1))), noise=0.1)
     with pytest.raises(ValueError, match="not identifiers"):
         run_search(data, config=SearchConfig(num_simulations=2), progress=False)
+
+
+def test_the_tree_grows_past_its_first_capacity(dimer_data):
+    """A time-limited search starts with a small tree and doubles it as needed (copying every array)."""
+    from mcts_crn.search import run as run_module
+
+    small = run_module._grow
+    calls = []
+
+    def spy(tree, nodes, edges):
+        calls.append((nodes, edges))
+        return small(tree, nodes, edges)
+
+    run_module._grow = spy
+    try:
+        config = SearchConfig(num_simulations=None, time_limit=3.0, max_reactions=3, max_children=4)
+        original = run_module.T.make_tree
+
+        def tiny(capacity, edge_capacity):  # start from a very small tree to force growth
+            return original(min(capacity, 8), min(edge_capacity, 32)) if not calls else original(capacity, edge_capacity)
+
+        run_module.T.make_tree = tiny
+        result = run_search(dimer_data, config=config, rng=0, progress=False)
+    finally:
+        run_module._grow = small
+        run_module.T.make_tree = original
+    assert calls, "the tree never grew"
+    tree = result.tree
+    assert tree.visits[0] == result.num_simulations + 1
+    assert sum(row["visits"] for row in result.root_statistics) == result.num_simulations

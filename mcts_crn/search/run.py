@@ -104,7 +104,7 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
         old, new = getattr(tree, name), getattr(bigger, name)
         if name in ("node_count", "edge_count"):
             new[:] = old
-        elif name.startswith("edge_"):
+        elif name in T.EDGE_FIELDS:
             new[:edge_count] = old[:edge_count]
         else:
             new[:node_count] = old[:node_count]

@@ -77,7 +77,7 @@ _FIELD_DTYPES = {
     "edge_action": np.int32, "edge_prior": np.float64, "edge_child": np.int32, "edge_visits": np.int32,
     "edge_value_sum": np.float64, "edge_best": np.float64, "node_count": np.int32, "edge_count": np.int32,
 }
-_EDGE_FIELDS = ("edge_action", "edge_prior", "edge_child", "edge_visits", "edge_value_sum", "edge_best")
+EDGE_FIELDS = ("edge_action", "edge_prior", "edge_child", "edge_visits", "edge_value_sum", "edge_best")
 
 
 class PuctParams(NamedTuple):
@@ -169,7 +169,7 @@ def check_tree(tree: Tree) -> None:
     n, e = tree.visits.shape[0], tree.edge_action.shape[0]
     for name, dtype in _FIELD_DTYPES.items():
         array = getattr(tree, name)
-        size = 1 if name in ("node_count", "edge_count") else (e if name in _EDGE_FIELDS else n)
+        size = 1 if name in ("node_count", "edge_count") else (e if name in EDGE_FIELDS else n)
         if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != (size,):
             raise ValueError(f"Tree.{name} must be a {np.dtype(dtype)} array of shape ({size},)")
         if not array.flags.c_contiguous or not array.flags.writeable:
