@@ -472,9 +472,10 @@ class TrainConfig(_Config):
     demonstrations : bool
         Also fit the states along a random build order of each task's true network and store them, with
         the remaining true edits as the policy target (the generator knows the answer).
-    best_weight, truth_weight : float
-        Weights of the extra policy targets: uniform over the legal edits that lead to the best network
-        the search found / to the true network (where the state lies on such a path).
+    visit_weight, best_weight, truth_weight : float
+        Weights of the parts of the policy target: the visit distribution, and uniform distributions over
+        the legal edits that lead to the best network the search found / to the true network (where the
+        state lies on such a path); ``mcts_crn.learn.policy_target``.
     value_weight : float
         Weight of the value loss.
     learning_rate, weight_decay : float
@@ -500,6 +501,7 @@ class TrainConfig(_Config):
     visit_temperature: float = 1.0
     min_visits: int = 3
     demonstrations: bool = True
+    visit_weight: float = 1.0
     best_weight: float = 0.5
     truth_weight: float = 1.0
     value_weight: float = 1.0

@@ -16,14 +16,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mcts_crn.train",
                                      description="Train the learned prior of the structure search by self-play.")
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created)")
-    parser.add_argument("--iterations", type=int, default=None, help="iterations in all (default 10)")
+    parser.add_argument("--iterations", type=int, default=None, help="iterations in all (default 8)")
     parser.add_argument("--games-per-iteration", type=int, default=None, metavar="G",
-                        help="self-play games per iteration (default 8)")
+                        help="self-play games per iteration (default 24)")
     parser.add_argument("--workers", type=int, default=None, metavar="W",
                         help="processes playing games (default 1: in process)")
     parser.add_argument("--simulations", type=int, default=None, metavar="N",
-                        help="tree simulations per self-play search (default 120)")
-    parser.add_argument("--steps", type=int, default=None, metavar="N", help="training steps per iteration (default 100)")
+                        help="tree simulations per self-play search (default 100)")
+    parser.add_argument("--steps", type=int, default=None, metavar="N", help="training steps per iteration (default 200)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (its stored settings, changed by the options given here)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device of the training steps")

@@ -30,13 +30,15 @@ def test_initial_state_allows_reactions_over_observed_species_only():
     assert mask[: space.num_reaction_actions].sum() == 30
 
 
-def test_latent_species_must_be_made_and_used_before_stop_or_another_latent():
+def test_latent_species_must_be_made_and_used_before_stop():
     space = ActionSpace(("S", "P"), max_latent=2)
     state = space.apply(space.initial_state(), space.ADD_LATENT)
     assert state.species == ("S", "P", "X1") and state.latent.tolist() == [False, False, True]
     mask = space.legal_mask(state)
     assert mask[space.encode_reaction(np.array([1, 0, 0]), np.array([0, 0, 1]))]     # S -> X1 now legal
-    assert not mask[space.ADD_LATENT] and not mask[space.STOP]
+    assert mask[space.ADD_LATENT] and not mask[space.STOP]
+    both = space.apply(state, space.ADD_LATENT)
+    assert not space.legal_mask(both)[space.ADD_LATENT], "max_latent reached"
     made = space.apply(state, space.encode_reaction(np.array([1, 0, 0]), np.array([0, 0, 1])))
     assert not space.legal_mask(made)[space.STOP], "X1 is made but not used yet"
     catalytic = space.apply(made, space.encode_reaction(np.array([1, 0, 1]), np.array([0, 1, 1])))

@@ -8,9 +8,8 @@ molecules a side), then ``ADD_LATENT``, then ``STOP``. A reaction action is lega
 - it touches only species the state has, is not present already, and is not forbidden;
 - the state has fewer than ``max_reactions`` reactions.
 
-``ADD_LATENT`` is legal while fewer than ``max_latent`` latent species exist and every existing latent species
-is complete (made by some reaction and used by another), so that latent species are introduced one at a
-time. ``STOP`` is legal when the state has at least one reaction, every latent species is complete and every
+``ADD_LATENT`` is legal while fewer than ``max_latent`` latent species exist (a mechanism such as an enzyme
+and its complex needs both latent species before any of its reactions can be written). ``STOP`` is legal when the state has at least one reaction, every latent species is complete and every
 required reaction is present. A state with no legal action is terminal.
 """
 from __future__ import annotations
@@ -171,7 +170,7 @@ class ActionSpace:
             mask[self.reaction_actions(crn)] = False
             mask[self._forbidden_ids] = False
         complete = latent_complete(crn)[crn.latent].all()
-        mask[self.ADD_LATENT] = crn.num_latent < self.max_latent and complete
+        mask[self.ADD_LATENT] = crn.num_latent < self.max_latent
         present = set(self.reaction_actions(crn).tolist())
         mask[self.STOP] = (crn.num_reactions > 0 and complete
                            and all(k in present for k in self._required_ids.tolist()))
