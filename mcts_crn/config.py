@@ -418,7 +418,7 @@ class TaskConfig(_Config):
     max_latent: int = 1
     latent_probability: float = 0.25
     min_reactions: int = 2
-    max_reactions: int = 5
+    max_reactions: int = 4
     max_order: int = 2
     noise_range: tuple[float, float] = (0.01, 0.10)
     max_experiments: int = 2
@@ -491,9 +491,9 @@ class TrainConfig(_Config):
     """
 
     iterations: int = 8
-    games_per_iteration: int = 24
+    games_per_iteration: int = 40
     workers: int = 1
-    simulations: int = 100
+    simulations: int = 60
     extra_reactions: int = 2
     dirichlet_alpha: float = 0.3
     dirichlet_fraction: float = 0.25
@@ -501,8 +501,8 @@ class TrainConfig(_Config):
     visit_temperature: float = 1.0
     min_visits: int = 3
     demonstrations: bool = True
-    visit_weight: float = 1.0
-    best_weight: float = 0.5
+    visit_weight: float = 0.5
+    best_weight: float = 0.25
     truth_weight: float = 1.0
     value_weight: float = 1.0
     learning_rate: float = 1e-3

@@ -18,11 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, metavar="RUN", help="run folder (created)")
     parser.add_argument("--iterations", type=int, default=None, help="iterations in all (default 8)")
     parser.add_argument("--games-per-iteration", type=int, default=None, metavar="G",
-                        help="self-play games per iteration (default 24)")
+                        help="self-play games per iteration (default 40)")
     parser.add_argument("--workers", type=int, default=None, metavar="W",
                         help="processes playing games (default 1: in process)")
     parser.add_argument("--simulations", type=int, default=None, metavar="N",
-                        help="tree simulations per self-play search (default 100)")
+                        help="tree simulations per self-play search (default 60)")
     parser.add_argument("--steps", type=int, default=None, metavar="N", help="training steps per iteration (default 200)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (its stored settings, changed by the options given here)")

@@ -159,7 +159,7 @@ def test_one_logit_per_legal_action_and_no_mass_on_illegal_ones(problem):
 
 def test_direct_score_is_the_score_test_where_the_jacobian_vanishes(problem):
     """On the empty network the ODEs have no Jacobian: the direct effect is the whole sensitivity, so the
-    fast heuristic's log prior equals the exact score test's (``ScoreTestEvaluator``)."""
+    fast heuristic's log prior equals the search's heuristic (``ScoreTestEvaluator``, exact score test)."""
     data, space, _, _ = problem
     state = space.initial_state()
     fit = fit_rates(state, data)
