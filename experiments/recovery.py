@@ -13,6 +13,7 @@ experiments/out/recovery/table.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -23,6 +24,32 @@ from mcts_crn.crn import Crn
 from mcts_crn.examples import EXAMPLES
 
 OUT = Path(__file__).resolve().parent / "out" / "recovery"
+
+
+def ode_signature(crn: Crn, names: dict[str, str]) -> frozenset:
+    """The ODE's structure: for every species and monomial, the signs of the reactions' contributions.
+
+    Two networks with equal signatures have the same polynomial ODE family (e.g. ``2 T -> T`` and
+    ``2 T -> 0`` both give ``-c T^2``; ``I -> R`` equals ``I -> 0`` plus ``I -> I + R`` at equal rates), so
+    no data can tell them apart. ``names`` renames species (latent ones) before comparing.
+    """
+    terms: dict[tuple, set] = {}
+    for r in range(crn.num_reactions):
+        monomial = tuple(sorted((names.get(crn.species[i], crn.species[i]), int(a))
+                                for i, a in enumerate(crn.reactants[r]) if a))
+        for i, change in enumerate(crn.stoichiometry[r]):
+            if change:
+                terms.setdefault((names.get(crn.species[i], crn.species[i]), monomial), set()).add(change > 0)
+    return frozenset((key, frozenset(signs)) for key, signs in terms.items())
+
+
+def same_ode(found: Crn, truth: Crn) -> bool:
+    """Whether some renaming of ``found``'s latent species gives ``truth``'s ODE structure."""
+    if sorted(found.observed_species) != sorted(truth.observed_species) or found.num_latent != truth.num_latent:
+        return False
+    target = ode_signature(truth, {})
+    return any(ode_signature(found, dict(zip(found.latent_species, perm))) == target
+               for perm in itertools.permutations(truth.latent_species))
 
 
 def run_one(name: str, args) -> dict:
@@ -42,11 +69,13 @@ def run_one(name: str, args) -> dict:
     result = json.loads((out / "result.json").read_text())
     truth = model.crn.canonical_key()
     ranked = [result["best"]] + result["alternatives"] if result["best"] else result["alternatives"]
-    keys = [Crn.from_text("\n".join(c["reactions"]), species=c["species"],
-                          observed=[s for s in c["species"] if s not in c["latent"]]).canonical_key() for c in ranked]
+    crns = [Crn.from_text("\n".join(c["reactions"]), species=c["species"],
+                          observed=[s for s in c["species"] if s not in c["latent"]]) for c in ranked]
+    keys = [c.canonical_key() for c in crns]
     rank = keys.index(truth) + 1 if truth in keys else None
+    equivalent = bool(crns) and same_ode(crns[0], model.crn)
     first = next((i + 1 for i, row in enumerate(result["trace"]) if row["key"] == truth), None)
-    return {"name": name, "best_is_truth": rank == 1, "rank": rank, "num_fits": result["num_fits"],
+    return {"name": name, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank, "num_fits": result["num_fits"],
             "fits_to_truth": first, "wall": wall, "best": result["best"]["reactions"] if result["best"] else None,
             "truth": model.crn.reactions_text()}
 
@@ -62,23 +91,26 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     names = args.only or list(EXAMPLES)
     rows = []
-    lines = ["| model | best = truth | rank of truth | fits | fits to truth | wall (s) | best network |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | best = truth | best has the truth's ODE | rank of truth | fits | fits to truth | wall (s) | best network |",
+             "|---|---|---|---|---|---|---|---|"]
     print(lines[0] + "\n" + lines[1], flush=True)
     for name in names:
         row = run_one(name, args)
         rows.append(row)
         if "error" in row:
-            line = f"| {name} | error | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
+            line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
         else:
             best = "; ".join(row["best"] or [])
-            line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | {row['rank'] or '>' + str(args.top + 1)} | "
+            line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | {'yes' if row['same_ode'] else 'no'} | "
+                    f"{row['rank'] or '>' + str(args.top + 1)} | "
                     f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | {best} |")
         lines.append(line)
         print(line, flush=True)
     recovered = sum(1 for r in rows if r.get("best_is_truth"))
     in_top3 = sum(1 for r in rows if r.get("rank") and r["rank"] <= 3)
-    summary = f"\nrecovered as best: {recovered} of {len(rows)}; truth in the top 3: {in_top3} of {len(rows)}"
+    same = sum(1 for r in rows if r.get("same_ode"))
+    summary = (f"\nrecovered as best: {recovered} of {len(rows)}; best with the truth's ODE structure: {same} of "
+               f"{len(rows)}; truth in the top 3: {in_top3} of {len(rows)}")
     print(summary)
     (OUT / "table.md").write_text("\n".join(lines) + summary + "\n")
     (OUT / "rows.json").write_text(json.dumps(rows, indent=1))
