@@ -300,7 +300,8 @@ class SearchConfig(_Config):
     polish : int
         After the tree search, backward elimination on the ``polish`` best complete networks: remove the
         reaction (or merge two reactions with equal reactants into one) whose removal raises the reward
-        most, while one does (the MDP only adds reactions, so a
+        most, while one does; it also tries routing a reaction through a new latent intermediate and adding
+        one of the ``polish_additions`` reactions of highest prior (the MDP only adds reactions, so a
         good network found with a superfluous reaction is cleaned up here). 0 turns it off.
     """
 
@@ -324,6 +325,7 @@ class SearchConfig(_Config):
     top_k: int = 5
     rollout_depth: int = 2
     polish: int = 3
+    polish_additions: int = 8
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "forbidden", tuple(self.forbidden))

@@ -251,14 +251,52 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 out.append(smaller.add_reaction((crn.reactants[r1], products.astype(np.int32))))
         return out
 
+    def inserted(crn: Crn) -> list[Crn]:
+        """Networks where one reaction goes through a new latent intermediate ``X``: ``A -> B`` becomes
+        ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides), a delay such as an
+        exposed class (``S + I -> 2 I`` becomes ``S + I -> X + I``, ``X -> I``)."""
+        if crn.num_latent >= config.max_latent:
+            return []
+        from mcts_crn.crn import latent_name
+
+        bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
+        out = []
+        for r in range(crn.num_reactions):
+            net = bigger.stoichiometry[r]
+            made = np.maximum(net, 0)
+            if not made.any():
+                continue
+            first = bigger.reactants[r] - np.maximum(-net, 0)
+            first[-1] += 1
+            second = np.zeros_like(first)
+            second[-1] = 1
+            if first.sum() > config.max_order or made.sum() > config.max_order:
+                continue
+            keep = np.arange(bigger.num_reactions) != r
+            base = Crn(bigger.species, bigger.latent, bigger.reactants[keep], bigger.products[keep])
+            out.append(base.add_reaction((bigger.reactants[r], first)).add_reaction((second, made)))
+        return out
+
     def polish(candidate: Candidate) -> None:
-        """Backward elimination and merging: take the smaller network (one reaction removed, or two with the
-        same reactants merged, see ``merged``) that raises the reward most, while one does."""
+        """Local moves on a finished network: remove a reaction, merge two with the same reactants (see
+        ``merged``), route one through a new latent intermediate (``inserted``) or add one of the
+        ``polish_additions`` reactions of highest prior; take the move that raises the reward most, while
+        one does."""
         while candidate.crn.num_reactions > 1:
+            if end_time is not None and time.perf_counter() >= end_time:
+                return
             smaller = [candidate.crn.remove_reaction(r) for r in range(candidate.crn.num_reactions)]
-            smaller += merged(candidate.crn, candidate.fit.rates)
-            fitted = [fit_state(crn, candidate.fit) for crn in smaller
-                      if crn.num_reactions and space.legal_mask(crn)[space.STOP]]
+            smaller += merged(candidate.crn, candidate.fit.rates) + inserted(candidate.crn)
+            if candidate.crn.num_reactions < config.max_reactions:
+                (actions, p), = priors_for([candidate.crn], [candidate.fit])[0]
+                adds = actions[actions < space.num_reaction_actions][:config.polish_additions]
+                smaller += [space.apply(candidate.crn, int(a)) for a in adds]
+            fitted = []
+            for crn in smaller:
+                if end_time is not None and time.perf_counter() >= end_time:
+                    break
+                if crn.num_reactions and space.legal_mask(crn)[space.STOP]:
+                    fitted.append(fit_state(crn, candidate.fit))
             better = [c for c in fitted if c.reward > candidate.reward]
             if not better:
                 return
@@ -286,7 +324,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         bar = tqdm(total=config.num_simulations, desc="search", unit="sim", leave=False)
     num_simulations = 0
-    deadline = None if config.time_limit is None else start_time + config.time_limit
+    # with a time budget, the tree search gets 80% of it and polishing the rest
+    end_time = None if config.time_limit is None else start_time + config.time_limit
+    deadline = None if end_time is None else start_time + (0.8 if config.polish else 1.0) * config.time_limit
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
