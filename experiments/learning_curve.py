@@ -1,0 +1,210 @@
+"""Learning curve of the learned prior on held-out generated tasks, against the uniform and heuristic priors.
+
+For N held-out tasks (generated from their own seed, disjoint from every training task of the run: the
+keys in RUN/replay.h5 are excluded) and each prior (uniform, the score-test heuristic, and the learned
+model at each saved checkpoint), run one search per task with a budget of ``--simulations`` and record
+when the true network is first fitted. Prints a table and saves a plot and the raw results under
+``--out`` (default experiments/out/learning_curve/).
+
+    python experiments/learning_curve.py --run RUN [--tasks 30] [--simulations 300] [--workers 2]
+                                         [--checkpoints all|last|0,5,10] [--priors uniform,heuristic,learned]
+
+Results are appended to OUT/results.jsonl as they come; a rerun with the same settings skips the searches
+already done (so a long study can be stopped and continued).
+
+Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
+until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
+"unreached" when half or more are unrecovered), and the median among recovered tasks only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+EVAL_KEY, SEARCH_KEY = 3, 4
+
+
+def held_out_tasks(run: Path, num_tasks: int, seed: int):
+    from mcts_crn.config import TaskConfig
+    from mcts_crn.learn.replay import ReplayBuffer
+    from mcts_crn.learn.tasks import generate_task
+
+    config = json.loads((run / "config.json").read_text())
+    task_config = TaskConfig.from_dict(config["task"])
+    training = {t.key for t in ReplayBuffer(run / "replay.h5").tasks()} if (run / "replay.h5").exists() else set()
+    tasks, keys = [], set()
+    for j in range(num_tasks):
+        task = generate_task(np.random.SeedSequence(seed, spawn_key=(EVAL_KEY, j)), config=task_config,
+                             exclude=training | keys)
+        keys.add(task.key)
+        tasks.append(task)
+    return tasks, task_config, config["train"], len(training)
+
+
+_TASKS = None
+
+
+def _init(run: str, num_tasks: int, seed: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    global _TASKS
+    _TASKS = held_out_tasks(Path(run), num_tasks, seed)
+
+
+def _search(job: dict) -> dict:
+    from mcts_crn.config import SearchConfig
+    from mcts_crn.search import ScoreTestEvaluator, UniformEvaluator, run_search
+
+    tasks, task_config, train_config, _ = _TASKS
+    task = tasks[job["task"]]
+    if job["prior"] == "uniform":
+        evaluator = UniformEvaluator()
+    elif job["prior"] == "heuristic":
+        evaluator = ScoreTestEvaluator()
+    else:
+        from mcts_crn.model import load_evaluator
+
+        evaluator = load_evaluator(job["checkpoint"])
+    config = SearchConfig(num_simulations=job["simulations"], max_latent=task.num_latent,
+                          max_order=task_config.max_order,
+                          max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0)
+    start = time.perf_counter()
+    result = run_search(task.dataset, config=config, evaluator=evaluator,
+                        rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
+    keys = [row["key"] for row in result.trace]
+    return dict(job, key=task.key, fits_to_truth=keys.index(task.key) + 1 if task.key in keys else 0,
+                num_fits=result.num_fits, best_is_truth=result.best is not None and result.best.key == task.key,
+                seconds=time.perf_counter() - start)
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Recovery rate and medians of one prior's rows; an unrecovered task counts as infinitely many fits."""
+    fits = np.array([r["fits_to_truth"] if r["fits_to_truth"] > 0 else np.inf for r in rows], float)
+    reached = fits[np.isfinite(fits)]
+    median = float(np.median(fits)) if len(fits) else math.nan
+    return {"tasks": len(rows), "recovered": int(len(reached)), "recovery_rate": len(reached) / max(len(rows), 1),
+            "median_fits": median, "censored": not math.isfinite(median),
+            "median_fits_recovered": float(np.median(reached)) if len(reached) else math.nan,
+            "mean_fits": float(np.mean([r["num_fits"] for r in rows])) if rows else math.nan,
+            "best_is_truth": int(sum(r["best_is_truth"] for r in rows)),
+            "seconds": float(np.sum([r["seconds"] for r in rows]))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, required=True, help="training run folder (python -m mcts_crn.train --out)")
+    parser.add_argument("--tasks", type=int, default=30)
+    parser.add_argument("--simulations", type=int, default=300, help="search budget per task (default 300)")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the held-out tasks and the searches")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--checkpoints", default="all", help="all, last, or comma-separated iterations")
+    parser.add_argument("--priors", default="uniform,heuristic,learned")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "learning_curve")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoints = sorted((args.run / "checkpoints").glob("iter_*.pt"))
+    if args.checkpoints == "last":
+        checkpoints = checkpoints[-1:]
+    elif args.checkpoints != "all":
+        wanted = {int(v) for v in args.checkpoints.split(",")}
+        checkpoints = [c for c in checkpoints if int(c.stem.split("_")[1]) in wanted]
+    priors = args.priors.split(",")
+    labels: list[tuple[str, str | None]] = [(p, None) for p in priors if p != "learned"]
+    if "learned" in priors:
+        labels += [(f"learned@{int(c.stem.split('_')[1])}", str(c)) for c in checkpoints]
+    results_path = args.out / "results.jsonl"
+    done = {}
+    if results_path.exists():
+        for line in results_path.read_text().splitlines():
+            row = json.loads(line)
+            done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+    jobs = []
+    for label, checkpoint in labels:
+        for j in range(args.tasks):
+            if (label, j, args.simulations, args.seed) not in done:
+                prior = "learned" if label.startswith("learned") else label
+                jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
+                             "simulations": args.simulations, "seed": args.seed})
+    # longest first keeps the workers busy to the end: learned and heuristic searches cost more per fit
+    jobs.sort(key=lambda job: (job["prior"] == "uniform", job["task"]))
+    print(f"{len(jobs)} searches to run ({len(done)} done before), {args.workers} workers", file=sys.stderr)
+    start = time.perf_counter()
+    if jobs:
+        with multiprocessing.get_context("spawn").Pool(args.workers, initializer=_init,
+                                                       initargs=(str(args.run), args.tasks, args.seed)) as pool, \
+                results_path.open("a") as sink:
+            for count, row in enumerate(pool.imap_unordered(_search, jobs), 1):
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+                print(f"[{count}/{len(jobs)} {time.perf_counter() - start:.0f}s] {row['label']} task {row['task']}: "
+                      f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
+    _, _, _, num_training = held_out_tasks(args.run, 0, args.seed)
+    table = {}
+    for label, _ in labels:
+        rows = [done[(label, j, args.simulations, args.seed)] for j in range(args.tasks)
+                if (label, j, args.simulations, args.seed) in done]
+        table[label] = summarize(rows)
+    history_path = args.run / "history.json"
+    history = json.loads(history_path.read_text()) if history_path.exists() else []
+    games = sum(h["games"] for h in history)
+    play_seconds = sum(h["selfplay_seconds"] for h in history)
+    lines = [f"held-out tasks: {args.tasks} (seed {args.seed}), disjoint from the {num_training} training tasks; "
+             f"budget {args.simulations} simulations per search",
+             f"training: {len(history)} iterations, {games} self-play games in {play_seconds / 60:.1f} min "
+             "of self-play "
+             f"({games / play_seconds * 3600 if play_seconds else float('nan'):.0f} games/hour)",
+             "",
+             f"{'prior':14s} {'recovered':>10s} {'median fits':>12s} {'median (recovered)':>19s} "
+             f"{'fits/search':>12s} {'best=truth':>11s} {'search time':>12s}"]
+    for label, row in table.items():
+        median = "unreached" if row["censored"] else f"{row['median_fits']:.0f}"
+        lines.append(f"{label:14s} {row['recovered']:>4d}/{row['tasks']:<5d} {median:>12s} "
+                     f"{row['median_fits_recovered']:>19.1f} {row['mean_fits']:>12.0f} {row['best_is_truth']:>11d} "
+                     f"{row['seconds'] / 60:>10.1f}m")
+    lines.append("median fits: over all tasks, an unrecovered task counting as infinitely many (\"unreached\" when "
+                 "half or more are unrecovered); fits include the search's playouts and polishing")
+    text = "\n".join(lines)
+    print(text)
+    (args.out / "table.txt").write_text(text + "\n")
+    (args.out / "summary.json").write_text(json.dumps(table, indent=2))
+    _plot(table, args.out / "learning_curve.png", args.simulations)
+    return 0
+
+
+def _plot(table: dict, path: Path, budget: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    learned = sorted((int(k.split("@")[1]), v) for k, v in table.items() if k.startswith("learned@"))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, title in ((axes[0], "median_fits_recovered", "median fits to the true network (recovered)"),
+                              (axes[1], "recovery_rate", f"recovery rate within {budget} simulations")):
+        if learned:
+            ax.plot([i for i, _ in learned], [v[metric] for _, v in learned], "o-", label="learned")
+        for name, style in (("uniform", "--"), ("heuristic", ":")):
+            if name in table:
+                ax.axhline(table[name][metric], linestyle=style, color="grey" if name == "uniform" else "black",
+                           label=name)
+        ax.set_xlabel("training iteration")
+        ax.set_title(title)
+        ax.legend()
+    axes[0].set_ylabel("fits")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
