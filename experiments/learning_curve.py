@@ -72,7 +72,8 @@ def _search(job: dict) -> dict:
     else:
         from mcts_crn.model import load_evaluator
 
-        evaluator = load_evaluator(job["checkpoint"])
+        evaluator = load_evaluator(job["checkpoint"], temperature=job.get("temperature", 1.0),
+                                   use_value=job.get("use_value"))
     config = SearchConfig(num_simulations=job["simulations"], max_latent=task.num_latent,
                           max_order=task_config.max_order,
                           max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0)
@@ -98,6 +99,60 @@ def summarize(rows: list[dict]) -> dict:
             "seconds": float(np.sum([r["seconds"] for r in rows]))}
 
 
+def policy_check(run: Path, checkpoints: list[Path], num_tasks: int, seed: int) -> str:
+    """How each prior ranks the true edits on the states along a build order of each held-out task's true
+    network (one fit per state, no search): mean probability on the true edits, how often the top action
+    is a true edit, and the mean rank of the best-ranked true edit (1 = top; uniform: expected values)."""
+    import torch
+
+    from mcts_crn.fit import fit_rates
+    from mcts_crn.learn.targets import build_order, toward_actions
+    from mcts_crn.learn.tasks import task_space
+    from mcts_crn.model import collate, load_model
+    from mcts_crn.model.features import FeatureBuilder
+
+    torch.set_num_threads(1)
+    tasks, task_config, train_config, _ = held_out_tasks(run, num_tasks, seed)
+    from mcts_crn.search import ScoreTestEvaluator
+
+    models = {f"learned@{int(c.stem.split('_')[1])}": load_model(c) for c in checkpoints}
+    stats = {i: {"mass": [], "top": [], "rank": []} for i in ["uniform", "heuristic", *models]}
+
+    def record(name: str, p: np.ndarray, toward: np.ndarray) -> None:
+        order = np.argsort(-p, kind="stable")
+        stats[name]["mass"].append(float(p[toward].sum()))
+        stats[name]["top"].append(bool(toward[order[0]]))
+        stats[name]["rank"].append(int(np.flatnonzero(toward[order])[0]) + 1)
+    for j, task in enumerate(tasks):
+        space = task_space(task, max_order=task_config.max_order, extra_reactions=train_config["extra_reactions"])
+        builder = FeatureBuilder(task.dataset, space, next(iter(models.values())).config)
+        heuristic = ScoreTestEvaluator().bind(task.dataset, space)
+        state, fit = space.initial_state(), None
+        for action in build_order(task.crn, space, np.random.default_rng(j)):
+            fit = fit_rates(state, task.dataset, warm_start=fit)
+            legal = np.flatnonzero(space.legal_mask(state))
+            toward = toward_actions(state, task.crn, space, legal)
+            features = builder(state, fit, legal)
+            # uniform: ties ranked at their mean
+            stats["uniform"]["mass"].append(toward.mean())
+            stats["uniform"]["top"].append(toward.mean())
+            stats["uniform"]["rank"].append((len(legal) + 1) / (toward.sum() + 1))
+            logits = heuristic([state], [fit], [legal])[0][0]
+            record("heuristic", np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum(), toward)
+            for name, model in models.items():
+                with torch.no_grad():
+                    record(name, model(collate([features])).log_policy.exp().numpy(), toward)
+            if action == space.STOP:
+                break
+            state = space.apply(state, action)
+    lines = [f"policy on the true build path of {num_tasks} held-out tasks ({len(stats['uniform']['top'])} states)",
+             f"{'prior':>12s} {'mass on true edits':>19s} {'top-1 true':>11s} {'mean rank':>10s}"]
+    for name, row in stats.items():
+        lines.append(f"{name:>12s} {np.mean(row['mass']):>19.3f} {np.mean(row['top']):>11.3f} "
+                     f"{np.mean(row['rank']):>10.1f}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", type=Path, required=True, help="training run folder (python -m mcts_crn.train --out)")
@@ -108,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", default="all", help="all, last, or comma-separated iterations")
     parser.add_argument("--priors", default="uniform,heuristic,learned")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "learning_curve")
+    parser.add_argument("--only", default=None, help="comma-separated task indices (of the --tasks held-out ones)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="learned priors: logits / T (default 1)")
+    parser.add_argument("--no-value", action="store_true", help="learned priors: no value estimate for the search")
+    parser.add_argument("--policy-check", type=int, default=0, metavar="N",
+                        help="only score the checkpoints' policies on the true build paths of N held-out tasks")
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -117,23 +177,32 @@ def main(argv: list[str] | None = None) -> int:
     elif args.checkpoints != "all":
         wanted = {int(v) for v in args.checkpoints.split(",")}
         checkpoints = [c for c in checkpoints if int(c.stem.split("_")[1]) in wanted]
+    if args.policy_check:
+        text = policy_check(args.run, checkpoints, args.policy_check, args.seed)
+        print(text)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "policy_check.txt").write_text(text + "\n")
+        return 0
     priors = args.priors.split(",")
     labels: list[tuple[str, str | None]] = [(p, None) for p in priors if p != "learned"]
+    suffix = (f" T{args.temperature:g}" if args.temperature != 1.0 else "") + (" novalue" if args.no_value else "")
     if "learned" in priors:
-        labels += [(f"learned@{int(c.stem.split('_')[1])}", str(c)) for c in checkpoints]
+        labels += [(f"learned@{int(c.stem.split('_')[1])}{suffix}", str(c)) for c in checkpoints]
     results_path = args.out / "results.jsonl"
     done = {}
     if results_path.exists():
         for line in results_path.read_text().splitlines():
             row = json.loads(line)
             done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+    indices = range(args.tasks) if args.only is None else [int(v) for v in args.only.split(",")]
     jobs = []
     for label, checkpoint in labels:
-        for j in range(args.tasks):
+        for j in indices:
             if (label, j, args.simulations, args.seed) not in done:
                 prior = "learned" if label.startswith("learned") else label
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
-                             "simulations": args.simulations, "seed": args.seed})
+                             "simulations": args.simulations, "seed": args.seed, "temperature": args.temperature,
+                             "use_value": False if args.no_value else None})
     # longest first keeps the workers busy to the end: learned and heuristic searches cost more per fit
     jobs.sort(key=lambda job: (job["prior"] == "uniform", job["task"]))
     print(f"{len(jobs)} searches to run ({len(done)} done before), {args.workers} workers", file=sys.stderr)
@@ -151,14 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     _, _, _, num_training = held_out_tasks(args.run, 0, args.seed)
     table = {}
     for label, _ in labels:
-        rows = [done[(label, j, args.simulations, args.seed)] for j in range(args.tasks)
+        rows = [done[(label, j, args.simulations, args.seed)] for j in indices
                 if (label, j, args.simulations, args.seed) in done]
         table[label] = summarize(rows)
     history_path = args.run / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
     games = sum(h["games"] for h in history)
     play_seconds = sum(h["selfplay_seconds"] for h in history)
-    lines = [f"held-out tasks: {args.tasks} (seed {args.seed}), disjoint from the {num_training} training tasks; "
+    subset = "" if args.only is None else f", of them tasks {args.only}"
+    lines = [f"held-out tasks: {args.tasks}{subset} (seed {args.seed}), disjoint from the {num_training} training "
+             "tasks; "
              f"budget {args.simulations} simulations per search",
              f"training: {len(history)} iterations, {games} self-play games in {play_seconds / 60:.1f} min "
              "of self-play "
@@ -187,7 +258,7 @@ def _plot(table: dict, path: Path, budget: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    learned = sorted((int(k.split("@")[1]), v) for k, v in table.items() if k.startswith("learned@"))
+    learned = sorted((int(k.split("@")[1].split()[0]), v) for k, v in table.items() if k.startswith("learned@"))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric, title in ((axes[0], "median_fits_recovered", "median fits to the true network (recovered)"),
                               (axes[1], "recovery_rate", f"recovery rate within {budget} simulations")):

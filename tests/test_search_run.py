@@ -94,3 +94,24 @@ def test_the_tree_grows_past_its_first_capacity(dimer_data):
     tree = result.tree
     assert tree.visits[0] == result.num_simulations + 1
     assert sum(row["visits"] for row in result.root_statistics) == result.num_simulations
+
+
+def test_prior_cache_keeps_latent_labellings_apart():
+    """Networks that differ only in which latent species a reaction uses share a canonical key but not their
+    legal actions: the edges cached for one labelling must never be served to the other (this crashed a
+    search with two latent species: an action cached for X1 was applied where X2 was meant)."""
+    from mcts_crn.crn import ActionSpace
+    from mcts_crn.search.run import PriorCache
+
+    data = EXAMPLES["dimerisation"].make_dataset(noise=0.05, rng=0)
+    space = ActionSpace(data.species, max_latent=2, max_order=2, max_reactions=6)
+    base = Crn.empty(data.species, ["X1", "X2"])
+    first = base.add_reaction("M -> X1").add_reaction("X1 -> D")
+    second = base.add_reaction("M -> X2").add_reaction("X2 -> D")
+    assert first.canonical_key() == second.canonical_key()
+    cache = PriorCache(space, UniformEvaluator().bind(data, space), max_children=1000)
+    for state in (first, second, first):
+        (actions, p), = cache([state], [None])[0]
+        legal = space.legal_mask(state)
+        assert len(actions) == legal.sum() and legal[actions].all()
+        np.testing.assert_allclose(p.sum(), 1.0)

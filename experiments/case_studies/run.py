@@ -145,6 +145,18 @@ class CaseStudy:
     notes: tuple[str, ...] = ()
 
 
+ONE_LATENT_NOTE = (
+    "The search is limited to one latent species although two would suit this data set (a chain of stages): "
+    "with two, the search crashed after about 170 s (`ValueError: action 46 (asexual_parasites + X1 -> "
+    "asexual_parasites) is not legal in Crn(2 asexual_parasites -> 0; asexual_parasites -> 2 "
+    "asexual_parasites; 0 -> asexual_parasites; asexual_parasites + X1 -> asexual_parasites, latent=['X1', "
+    "'X2'])`, raised by `space.apply` in the playout of `mcts_crn.search.run`). The prior cache there is keyed "
+    "by the canonical key, which is the same for networks that differ only in which latent species a reaction "
+    "uses (here X1 or the unused X2), so actions cached for one labelling were applied to the other. With one "
+    "latent species there is only one labelling. The other data sets with two latent species (jakstat, "
+    "covid19) did not hit the bug in this run, but can.")
+
+
 # --------------------------------------------------------------------------- data preparation
 
 
@@ -426,7 +438,7 @@ CASES: tuple[CaseStudy, ...] = (
                       "noise, so a somewhat smaller level is used. Note the library's relative-noise floor "
                       "(1% of the largest count over all patients): counts below it get a constant error bar, "
                       "so the early growth phase at low densities weighs little in the fit."),
-        latent=2, max_reactions=8,
+        latent=1, max_reactions=8,  # 2 crashed the search: see ONE_LATENT_NOTE
         prepare=prepare_malaria,
         comparison_kind="baseline",
         published=(
@@ -439,7 +451,8 @@ CASES: tuple[CaseStudy, ...] = (
         published_reference=("a phenomenological baseline (constant parasite multiplication rate, as computed "
                              "in `greischarlab/extraordinaryPMRs`), not a published mechanistic model of these "
                              "patients"),
-        notes=("All five patients share the rate constants (the experiments are patients, not doses); each "
+        notes=(ONE_LATENT_NOTE,
+               "All five patients share the rate constants (the experiments are patients, not doses); each "
                "patient's initial density is fitted. Between-patient variation of the rates is not modelled.",
                "Mass-action networks have no explicit delay; the 48-hour cycle can only be approached by a "
                "chain of latent stages."),
@@ -598,8 +611,9 @@ CASES: tuple[CaseStudy, ...] = (
         notes=("The observables are model species here (detected and detected_cumulative), but the published "
                "model has 8 compartments with fixed population size and reporting parameters and is not fitted.",
                "cumulative_cases - active_cases is the number of detected cases that recovered or died, so a "
-               "network with `active_cases -> 0` and production of both by the same flow describes the data "
-               "well without any infection dynamics."),
+               "network in which one flow makes both and `active_cases` is removed can describe the data "
+               "without any infection dynamics (a constant or self-amplifying source); such a network says "
+               "nothing about transmission."),
     ),
 )
 CASE_BY_NAME = {case.name: case for case in CASES}
@@ -1004,6 +1018,8 @@ def write_summary(summaries: list[dict]) -> list[str]:
                 agree += f" (+{len(pub['same_reactants'])} same reactants)"
             cells += [pub["label"], _fmt(pub["chi2_per_point"], 3), f"{pub['reward']:.3f}", str(pub["num_params"]),
                       agree]
+        elif s.get("errors") and not best:
+            cells += ["(the case study failed: see its report.md)", "", "", "", ""]
         else:
             cells += ["(features only)", "", "", "", f"features {sum(feats.values())}/{len(feats)}" if feats else ""]
         cells += [_fmt(s.get("time_limit", float("nan")), 3), _fmt(s["wall_seconds"], 3)]
@@ -1040,6 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # noqa: BLE001 - report the failure of one data set and go on with the others
             error = traceback.format_exc()
             logger.error("case study %s failed:\n%s", name, error)
+            (args.out / name).mkdir(parents=True, exist_ok=True)
+            (args.out / name / "report.md").write_text(
+                f"# {CASE_BY_NAME[name].title}\n\nThe case study failed with this error:\n\n```\n{error}```\n")
             summary = {"name": name, "time_limit": args.time_limit, "best": None, "published": [], "features": {},
                        "wall_seconds": float("nan"), "errors": [error]}
         summary["command"] = command

@@ -119,6 +119,44 @@ def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]
     return order, p / p.sum()
 
 
+class PriorCache:
+    """Edges (the legal actions of highest prior, and their renormalized probabilities) and values of states,
+    each state evaluated once.
+
+    Keyed by the state's exact labelling (its species and its set of reaction actions), not by the canonical
+    key: networks that differ only in which latent species a reaction uses (``X1`` or ``X2``) share a
+    canonical key, but an action index means a different edit in each, so edges cached for one labelling
+    are not legal in the other.
+    """
+
+    def __init__(self, space: ActionSpace, evaluator, max_children: int, dirichlet_alpha: float = 0.0,
+                 dirichlet_fraction: float = 0.0, noise_rng: np.random.Generator | None = None) -> None:
+        self.space, self.evaluator, self.max_children = space, evaluator, max_children
+        self.dirichlet_alpha, self.dirichlet_fraction, self.noise_rng = dirichlet_alpha, dirichlet_fraction, noise_rng
+        self._cache: dict[tuple, tuple[tuple[np.ndarray, np.ndarray], float]] = {}
+
+    def key(self, crn: Crn) -> tuple:
+        return crn.num_species, tuple(sorted(self.space.reaction_actions(crn).tolist()))
+
+    def __call__(self, batch_states: list[Crn], batch_fits: list[FitResult], root: bool = False):
+        """Edges and values of ``batch_states``; ``root`` re-evaluates and mixes Dirichlet noise in."""
+        keys = [self.key(c) for c in batch_states]
+        todo = [i for i, k in enumerate(keys) if k not in self._cache or root]
+        if todo:
+            legal = [np.flatnonzero(self.space.legal_mask(batch_states[i])) for i in todo]
+            logits, values = self.evaluator([batch_states[i] for i in todo], [batch_fits[i] for i in todo], legal)
+            for i, actions, lg, v in zip(todo, legal, logits, values):
+                if len(actions) == 0:
+                    self._cache[keys[i]] = ((actions.astype(np.int32), np.zeros(0)), float(v))
+                    continue
+                keep, p = _softmax_top(np.asarray(lg, dtype=np.float64), self.max_children)
+                if root and self.dirichlet_alpha > 0:
+                    p = (1 - self.dirichlet_fraction) * p + self.dirichlet_fraction * self.noise_rng.dirichlet(
+                        np.full(len(p), self.dirichlet_alpha))
+                self._cache[keys[i]] = ((actions[keep].astype(np.int32), p), float(v))
+        return [self._cache[k][0] for k in keys], np.array([self._cache[k][1] for k in keys])
+
+
 def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
                rng: np.random.SeedSequence | int | None = None, fit_config: FitConfig | None = None,
                reward_config: RewardConfig | None = None, progress: bool | None = None,
@@ -187,25 +225,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best[0] = candidate
         return candidate
 
-    prior_cache: dict[str, tuple[tuple[np.ndarray, np.ndarray], float]] = {}
-
-    def priors_for(batch_states: list[Crn], batch_fits: list[FitResult], root: bool = False):
-        """Edges (legal actions with the highest priors, and their probabilities) and values of states."""
-        keys = [c.canonical_key() for c in batch_states]
-        todo = [i for i, k in enumerate(keys) if k not in prior_cache or root]
-        if todo:
-            legal = [np.flatnonzero(space.legal_mask(batch_states[i])) for i in todo]
-            logits, values = evaluator([batch_states[i] for i in todo], [batch_fits[i] for i in todo], legal)
-            for i, actions, lg, v in zip(todo, legal, logits, values):
-                if len(actions) == 0:
-                    prior_cache[keys[i]] = ((actions.astype(np.int32), np.zeros(0)), float(v))
-                    continue
-                keep, p = _softmax_top(np.asarray(lg, dtype=np.float64), config.max_children)
-                if root and config.dirichlet_alpha > 0:
-                    p = (1 - config.dirichlet_fraction) * p + config.dirichlet_fraction * noise_rng.dirichlet(
-                        np.full(len(p), config.dirichlet_alpha))
-                prior_cache[keys[i]] = ((actions[keep].astype(np.int32), p), float(v))
-        return [prior_cache[k][0] for k in keys], np.array([prior_cache[k][1] for k in keys])
+    prior_cache = PriorCache(space, evaluator, config.max_children,
+                             config.dirichlet_alpha, config.dirichlet_fraction, noise_rng)
+    priors_for = prior_cache.__call__
 
     def playout(state: Crn, candidate: Candidate) -> float:
         """Best reward on a greedy walk (highest prior, never STOP) of ``rollout_depth`` edits from a state."""
