@@ -109,9 +109,30 @@ class FitConfig(_Config):
     num_starts : int
         Starts per fit: the warm or default start, then seeded random perturbations of it. The first
         start runs alone; the others run (together) only if it does not end within the noise
-        (``accept_chi2``).
+        (``accept_chi2``). 1 means the first start only (no wide screen either).
     start_spread : float
         Random starts multiply each parameter of the first start by ``exp(u)``, ``u ~ U(-ln s, ln s)``.
+    screen_size : int
+        For a network with fitted latent initial values, when neither the first start, its perturbations
+        nor the time continuation end within the noise, this many seeded starting points drawn over wide ranges (Latin hypercube in log space, ``screen_rate_range`` and
+        ``screen_initial_range``) are scored by their loss on the first ``screen_window`` of the time span
+        (one batched simulation without sensitivities), and Levenberg-Marquardt runs from the best
+        ``screen_starts`` of them. This finds the basin of networks with latent species fitted from a
+        cold start (their initial values and the rates of their reactions are what the data inform least;
+        networks of observed species only fit without it); 0 disables it.
+    screen_starts : int
+        Starts taken from the screen (its best points).
+    screen_window : float
+        Fraction of the time span (from each experiment's start) on which the screen scores its points;
+        1 scores on all the data. The early window ranks better: a point that gets the first phase
+        right (a growth rate, an onset) is usually in the right basin, while on the whole span the
+        loss of the later, mistimed dynamics dominates.
+    screen_rate_range : tuple of float
+        Range of the screened rescaled rate constants (turnovers per time span at the data's amount
+        scale); a reaction of order two or more has it divided by the typical amounts of its reactants
+        other than the scarcest (observed species: their scale; latent ones: the amount scale).
+    screen_initial_range : tuple of float
+        Range of the screened rescaled latent initial values (fractions of the amount scale).
     accept_chi2 : float
         Early exit: once a converged start has ``chi2 / N`` at or below this value, the remaining starts
         are dropped (a fit within the noise cannot be improved in any way that matters).
@@ -181,6 +202,11 @@ class FitConfig(_Config):
     optimizer: str = "lm"
     num_starts: int = 4
     start_spread: float = 10.0
+    screen_size: int = 256
+    screen_starts: int = 8
+    screen_window: float = 0.2
+    screen_rate_range: tuple[float, float] = (1e-2, 1e4)
+    screen_initial_range: tuple[float, float] = (1e-4, 1.0)
     accept_chi2: float = 1.5
     max_iterations: int = 100
     max_simulations: int = 2000
@@ -219,6 +245,15 @@ class FitConfig(_Config):
             raise ValueError(f"latent_initial must be 'shared' or 'per_experiment', got {self.latent_initial!r}")
         if self.num_starts < 1 or self.max_iterations < 1 or self.max_simulations < 1:
             raise ValueError("num_starts, max_iterations and max_simulations must be at least 1")
+        if self.screen_size < 0 or self.screen_starts < 1:
+            raise ValueError("screen_size must be at least 0 and screen_starts at least 1")
+        if not 0.0 < self.screen_window <= 1.0:
+            raise ValueError(f"screen_window must be in (0, 1], got {self.screen_window}")
+        for name in ("screen_rate_range", "screen_initial_range"):
+            low, high = getattr(self, name)
+            if not 0.0 < low < high:
+                raise ValueError(f"{name} must be (low, high) with 0 < low < high, got {(low, high)}")
+            object.__setattr__(self, name, (float(low), float(high)))
         windows = tuple(float(w) for w in self.continuation_windows)
         if any(not 0.0 < w < 1.0 for w in windows) or list(windows) != sorted(windows):
             raise ValueError(f"continuation_windows must increase within (0, 1), got {windows}")
@@ -298,11 +333,20 @@ class SearchConfig(_Config):
         state's value is the best reward met (the parts of a mechanism are rarely good networks alone,
         so a state's own reward is a poor guide to what lies below it). 0 turns playouts off.
     polish : int
-        After the tree search, backward elimination on the ``polish`` best complete networks: remove the
-        reaction (or merge two reactions with equal reactants into one) whose removal raises the reward
-        most, while one does; it also tries routing a reaction through a new latent intermediate and adding
-        one of the ``polish_additions`` reactions of highest prior (the MDP only adds reactions, so a
-        good network found with a superfluous reaction is cleaned up here). 0 turns it off.
+        After the tree search, a local search (hill climbing) from the ``polish`` best complete networks:
+        among the neighbours of a network (one reaction removed; two reactions with equal reactants merged;
+        one reaction routed through a new latent intermediate, bound in a new latent complex, or catalysed
+        by a new latent enzyme; the reverse of a reaction added; one coefficient changed by one; one of the ``polish_additions`` reactions
+        of highest prior added) take the one that raises the reward most, while one does. The MDP only
+        adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
+        are there; these moves add them together. With a time limit, polishing goes on from further
+        starting points (the best network of each size, then the next best) until the time is up. 0 turns
+        it off.
+    polish_refits : int
+        Polishing ranks all neighbours by a cheap fit (the warm start only, no hold-out refit) and fits
+        this many of the best in full.
+    polish_fraction : float
+        With a time limit, the share of it kept for polishing (the tree search gets the rest).
     """
 
     num_simulations: int | None = 300
@@ -326,6 +370,8 @@ class SearchConfig(_Config):
     rollout_depth: int = 2
     polish: int = 3
     polish_additions: int = 8
+    polish_refits: int = 4
+    polish_fraction: float = 0.4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "forbidden", tuple(self.forbidden))
@@ -338,6 +384,8 @@ class SearchConfig(_Config):
             raise ValueError(f"time_limit must be > 0, got {self.time_limit}")
         if self.batch_size < 1 or self.max_children < 1 or self.top_k < 0:
             raise ValueError("batch_size and max_children must be >= 1 and top_k >= 0")
+        if not 0.0 <= self.polish_fraction < 1.0:
+            raise ValueError(f"polish_fraction must be in [0, 1), got {self.polish_fraction}")
 
 
 @dataclasses.dataclass(frozen=True)

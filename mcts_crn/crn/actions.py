@@ -176,6 +176,21 @@ class ActionSpace:
                            and all(k in present for k in self._required_ids.tolist()))
         return mask
 
+    def admissible(self, crn: Crn) -> bool:
+        """Whether ``crn`` is a finished network this search may reach or report: a state of the space (its
+        latent species within ``max_latent``), every reaction a candidate of the space and none forbidden, at
+        most ``max_reactions`` reactions, and ``STOP`` legal (latent species complete, required reactions
+        present). Networks edited outside the MDP (``mcts_crn.search.moves``) are checked with this."""
+        if crn.num_latent > self.max_latent or not 0 < crn.num_reactions <= self.max_reactions:
+            return False
+        try:
+            actions = self.reaction_actions(crn)
+        except ValueError:  # species not of this space, or a reaction beyond max_order
+            return False
+        if np.isin(actions, self._forbidden_ids).any():
+            return False
+        return bool(self.legal_mask(crn)[self.STOP])
+
     def apply(self, crn: Crn, action: int) -> Crn:
         """The state after ``action`` (which must be legal; ``STOP`` returns the same state)."""
         if not self.legal_mask(crn)[action]:

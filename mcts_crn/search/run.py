@@ -27,6 +27,7 @@ from mcts_crn.crn import ActionSpace, Crn
 from mcts_crn.data import Dataset
 from mcts_crn.fit import FitResult, fit_rates
 from mcts_crn.reward import reward
+from mcts_crn.search import moves
 from mcts_crn.search import tree as T
 from mcts_crn.search.evaluators import Evaluator, ScoreTestEvaluator
 
@@ -234,95 +235,81 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         best_value = candidate.reward
         for _ in range(config.rollout_depth):
             (actions, p), = priors_for([state], [candidate.fit])[0]
-            moves = actions != space.STOP
-            if not moves.any():
+            edits = actions != space.STOP
+            if not edits.any():
                 break
-            action = int(actions[moves][np.argmax(p[moves])])
+            action = int(actions[edits][np.argmax(p[edits])])
             state = space.apply(state, action)
             candidate = fit_state(state, candidate.fit)
             best_value = max(best_value, candidate.reward)
         return best_value
 
-    def merged(crn: Crn, rates: np.ndarray) -> list[Crn]:
-        """Networks where two reactions with the same reactants become one with their rate-weighted net change.
+    polished: set[str] = set()
+    screened: dict[str, float] = {}
+    screen_config = dataclasses.replace(fit_config, num_starts=1, holdout=False)
 
-        ``k1 (A -> B1) + k2 (A -> B2)`` moves the amounts as ``(k1 + k2) (A -> B)`` when ``B - A`` equals the
-        rate-weighted mean of ``B1 - A`` and ``B2 - A`` (e.g. ``I -> 0`` and ``I -> I + R`` at equal rates
-        are ``I -> R``); such a pair is replaced when the mean is within 5% of an integer vector.
-        """
-        out = []
-        for r1 in range(crn.num_reactions):
-            for r2 in range(r1 + 1, crn.num_reactions):
-                if not np.array_equal(crn.reactants[r1], crn.reactants[r2]):
-                    continue
-                k1, k2 = float(rates[r1]), float(rates[r2])
-                if not (k1 > 0 and k2 > 0):
-                    continue
-                net = (k1 * crn.stoichiometry[r1] + k2 * crn.stoichiometry[r2]) / (k1 + k2)
-                rounded = np.round(net)
-                products = crn.reactants[r1] + rounded
-                if (np.abs(net - rounded) > 0.05).any() or (products < 0).any() or not rounded.any():
-                    continue
-                if products.sum() > config.max_order:
-                    continue
-                keep = np.ones(crn.num_reactions, dtype=bool)
-                keep[[r1, r2]] = False
-                smaller = Crn(crn.species, crn.latent, crn.reactants[keep], crn.products[keep])
-                if smaller.has_reaction(crn.reactants[r1], products.astype(np.int32)):
-                    continue
-                out.append(smaller.add_reaction((crn.reactants[r1], products.astype(np.int32))))
-        return out
-
-    def inserted(crn: Crn) -> list[Crn]:
-        """Networks where one reaction goes through a new latent intermediate ``X``: ``A -> B`` becomes
-        ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides), a delay such as an
-        exposed class (``S + I -> 2 I`` becomes ``S + I -> X + I``, ``X -> I``)."""
-        if crn.num_latent >= config.max_latent:
-            return []
-        from mcts_crn.crn import latent_name
-
-        bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
-        out = []
-        for r in range(crn.num_reactions):
-            net = bigger.stoichiometry[r]
-            made = np.maximum(net, 0)
-            if not made.any():
-                continue
-            first = bigger.reactants[r] - np.maximum(-net, 0)
-            first[-1] += 1
-            second = np.zeros_like(first)
-            second[-1] = 1
-            if first.sum() > config.max_order or made.sum() > config.max_order:
-                continue
-            keep = np.arange(bigger.num_reactions) != r
-            base = Crn(bigger.species, bigger.latent, bigger.reactants[keep], bigger.products[keep])
-            out.append(base.add_reaction((bigger.reactants[r], first)).add_reaction((second, made)))
-        return out
+    def screen(crn: Crn, parent_fit: FitResult) -> float:
+        """A cheap reward of a neighbour (one warm-started fit, no hold-out refit), to rank neighbours."""
+        key = crn.canonical_key()
+        if key in fits:
+            return fits[key].reward
+        if key not in screened:
+            fit = fit_rates(crn, dataset, config=screen_config, warm_start=parent_fit,
+                            rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (2, len(screened))))
+            screened[key] = float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
+        return screened[key]
 
     def polish(candidate: Candidate) -> None:
-        """Local moves on a finished network: remove a reaction, merge two with the same reactants (see
-        ``merged``), route one through a new latent intermediate (``inserted``) or add one of the
-        ``polish_additions`` reactions of highest prior; take the move that raises the reward most, while
-        one does."""
-        while candidate.crn.num_reactions > 1:
+        """Hill climbing from a finished network over ``moves.neighbours`` and the ``polish_additions``
+        additions of highest prior: every neighbour is screened (``screen``), the ``polish_refits`` best are
+        fitted in full, and the one that raises the reward most is taken, while one does."""
+        logger.info("polish from %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
+        while True:
+            polished.add(candidate.key)
             if end_time is not None and time.perf_counter() >= end_time:
                 return
-            smaller = [candidate.crn.remove_reaction(r) for r in range(candidate.crn.num_reactions)]
-            smaller += merged(candidate.crn, candidate.fit.rates) + inserted(candidate.crn)
+            options = moves.neighbours(candidate.crn, candidate.fit.rates, max_order=config.max_order,
+                                       max_latent=config.max_latent)
             if candidate.crn.num_reactions < config.max_reactions:
                 (actions, p), = priors_for([candidate.crn], [candidate.fit])[0]
                 adds = actions[actions < space.num_reaction_actions][:config.polish_additions]
-                smaller += [space.apply(candidate.crn, int(a)) for a in adds]
-            fitted = []
-            for crn in smaller:
+                options += [space.apply(candidate.crn, int(a)) for a in adds]
+            unique: dict[str, Crn] = {}
+            for crn in options:
+                if space.admissible(crn):
+                    unique.setdefault(crn.canonical_key(), crn)
+            scores = []
+            for key, crn in unique.items():
                 if end_time is not None and time.perf_counter() >= end_time:
                     break
-                if crn.num_reactions and space.legal_mask(crn)[space.STOP]:
-                    fitted.append(fit_state(crn, candidate.fit))
+                scores.append((screen(crn, candidate.fit), len(scores), crn))
+            scores.sort(key=lambda item: (-item[0], item[1]))
+            fitted = [fit_state(crn, candidate.fit) for _, _, crn in scores[:config.polish_refits]]
             better = [c for c in fitted if c.reward > candidate.reward]
             if not better:
                 return
             candidate = max(better, key=lambda c: c.reward)
+            logger.info("  polished to %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
+
+    def polish_phase() -> None:
+        """Polish the ``polish`` best finished networks; with a time limit, then the best network of each
+        size and the next best ones, until the time is up."""
+        def finished() -> list[Candidate]:
+            return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
+                          key=lambda c: (-c.reward, c.fit_index))
+
+        for candidate in finished()[:config.polish]:
+            if candidate.key not in polished:
+                polish(candidate)
+        while end_time is not None and time.perf_counter() < end_time:
+            ranked = [c for c in finished() if c.key not in polished]
+            if not ranked:
+                return
+            sizes: dict[int, Candidate] = {}
+            for c in finished():
+                sizes.setdefault(c.crn.num_reactions, c)
+            fresh = [c for c in sizes.values() if c.key not in polished]
+            polish(fresh[0] if fresh else ranked[0])
 
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
         value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
@@ -346,9 +333,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         bar = tqdm(total=config.num_simulations, desc="search", unit="sim", leave=False)
     num_simulations = 0
-    # with a time budget, the tree search gets 80% of it and polishing the rest
+    # with a time budget, polishing keeps polish_fraction of it
     end_time = None if config.time_limit is None else start_time + config.time_limit
-    deadline = None if end_time is None else start_time + (0.8 if config.polish else 1.0) * config.time_limit
+    deadline = None if end_time is None else start_time + (1.0 - (config.polish_fraction if config.polish else 0.0)) * config.time_limit
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
@@ -427,9 +414,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             callback(num_simulations, best[0])
     if bar is not None:
         bar.close()
-    for candidate in sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
-                            key=lambda c: -c.reward)[:config.polish]:
-        polish(candidate)
+    if config.polish:
+        polish_phase()
 
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                       key=lambda c: (-c.reward, c.fit.num_params, c.fit_index))

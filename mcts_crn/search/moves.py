@@ -1,0 +1,188 @@
+"""Local moves on a finished network, for polishing the search's best networks.
+
+The MDP builds a network one reaction at a time, so a mechanism whose parts are poor networks alone (an
+enzyme and its complex, an exposed class between infection and infectiousness) is hard to reach by single
+additions. These moves edit a network as a modeller would, several reactions at once:
+
+- ``removals``: drop one reaction;
+- ``merges``: two reactions with the same reactants whose rate-weighted net change is an integer vector
+  become one reaction;
+- ``insertions``: a reaction goes through a new latent intermediate (``A -> B`` becomes ``A -> X``,
+  ``X -> B``; catalysts stay outside: ``S + I -> 2 I`` becomes ``S + I -> I + X``, ``X -> I``);
+- ``complexes``: the reactants bind into a new latent complex that then gives the products
+  (``E + T -> E`` becomes ``E + T -> X``, ``X -> E``), with and without the complex falling apart again;
+- ``enzymes``: a first-order reaction is catalysed by a new latent enzyme through a new latent complex
+  (``S -> P`` becomes ``X1 + S -> X2``, ``X2 -> X1 + P``, with and without ``X2 -> X1 + S``);
+- ``reversals``: the reverse of a reaction is added;
+- ``mutations``: one reaction gains or loses one molecule of a species on one side (``S + I -> I``
+  becomes ``S + I -> I + X``: a loss becomes a conversion).
+
+New latent species are named as the search names them (``X{n+1}``, ``mcts_crn.crn.latent_name``), so every
+move gives a state of the search's action space; whether the space admits it (orders, the number of
+reactions, forbidden and required reactions) is checked by ``ActionSpace.admissible``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from mcts_crn.crn import Crn, latent_name
+
+
+def _with(crn: Crn, drop: tuple[int, ...], add: list[tuple[np.ndarray, np.ndarray]]) -> Crn | None:
+    """``crn`` without the reactions ``drop`` and with ``add`` (None if one of them is present already or is
+    ``0 -> 0``-like: no net change)."""
+    keep = np.ones(crn.num_reactions, dtype=bool)
+    keep[list(drop)] = False
+    out = Crn(crn.species, crn.latent, crn.reactants[keep], crn.products[keep])
+    for reactants, products in add:
+        reactants, products = np.asarray(reactants, np.int32), np.asarray(products, np.int32)
+        if np.array_equal(reactants, products) or out.has_reaction(reactants, products):
+            return None
+        out = out.add_reaction((reactants, products))
+    return out
+
+
+def _unit(size: int, index: int) -> np.ndarray:
+    v = np.zeros(size, dtype=np.int32)
+    v[index] = 1
+    return v
+
+
+def removals(crn: Crn) -> list[Crn]:
+    """Every network with one reaction fewer."""
+    return [crn.remove_reaction(r) for r in range(crn.num_reactions)]
+
+
+def merges(crn: Crn, rates: np.ndarray, max_order: int) -> list[Crn]:
+    """Networks where two reactions with the same reactants ``A`` become one that moves the amounts alike.
+
+    ``k1 (A -> B1) + k2 (A -> B2)`` changes the amounts by ``v = k1 (B1 - A) + k2 (B2 - A)`` per unit of
+    the monomial; when ``v`` is (within 5%) ``K n`` for a small integer vector ``n`` (the smallest multiple
+    of ``v / min |v_i|`` that is integral), the pair is the single reaction ``A -> A + n`` at rate ``K``
+    (e.g. ``I -> 0`` and ``I -> I + R`` at equal rates are ``I -> R``).
+    """
+    out = []
+    for r1 in range(crn.num_reactions):
+        for r2 in range(r1 + 1, crn.num_reactions):
+            if not np.array_equal(crn.reactants[r1], crn.reactants[r2]):
+                continue
+            k1, k2 = float(rates[r1]), float(rates[r2])
+            if not (k1 > 0 and k2 > 0):
+                continue
+            v = k1 * crn.stoichiometry[r1] + k2 * crn.stoichiometry[r2]
+            size = np.abs(v)
+            if size.max() <= 0.05 * (k1 + k2) * np.abs(crn.stoichiometry[[r1, r2]]).max():
+                continue  # the two cancel
+            unit = v / size[size > 0.05 * size.max()].min()
+            for multiple in range(1, max_order + 1):
+                net = multiple * unit
+                rounded = np.round(net)
+                if (np.abs(net - rounded) <= 0.05 * np.maximum(1.0, np.abs(rounded))).all():
+                    break
+            else:
+                continue
+            products = crn.reactants[r1] + rounded
+            if (products < 0).any() or products.sum() > max_order or not rounded.any():
+                continue
+            merged = _with(crn, (r1, r2), [(crn.reactants[r1], products)])
+            if merged is not None:
+                out.append(merged)
+    return out
+
+
+def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where one reaction goes through a new latent intermediate ``X``: ``A -> B`` becomes
+    ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides)."""
+    if crn.num_latent >= max_latent:
+        return []
+    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
+    x = _unit(bigger.num_species, bigger.num_species - 1)
+    out = []
+    for r in range(crn.num_reactions):
+        net = bigger.stoichiometry[r]
+        made = np.maximum(net, 0)
+        if not made.any():
+            continue
+        first = bigger.reactants[r] - np.maximum(-net, 0) + x
+        if first.sum() > max_order or made.sum() > max_order:
+            continue
+        new = _with(bigger, (r,), [(bigger.reactants[r], first), (x, made)])
+        if new is not None:
+            out.append(new)
+    return out
+
+
+def complexes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where a reaction's reactants bind into a new latent complex ``X`` that gives its products:
+    ``A + B -> P`` becomes ``A + B -> X``, ``X -> P``, and also with ``X -> A + B`` (reversible binding)."""
+    if crn.num_latent >= max_latent:
+        return []
+    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
+    x = _unit(bigger.num_species, bigger.num_species - 1)
+    out = []
+    for r in range(crn.num_reactions):
+        reactants, products = bigger.reactants[r], bigger.products[r]
+        if not reactants.any() or products.sum() > max_order:
+            continue
+        for steps in ([(reactants, x), (x, products)], [(reactants, x), (x, reactants), (x, products)]):
+            new = _with(bigger, (r,), steps)
+            if new is not None:
+                out.append(new)
+    return out
+
+
+def enzymes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where a first-order reaction ``A -> P`` is catalysed by a new latent enzyme ``E`` through a
+    new latent complex ``C``: ``E + A -> C``, ``C -> E + P``, and also with ``C -> E + A`` (Michaelis-Menten)."""
+    if crn.num_latent + 2 > max_latent or max_order < 2:
+        return []
+    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
+    bigger = bigger.add_species(latent_name(bigger.num_latent), latent=True)
+    e = _unit(bigger.num_species, bigger.num_species - 2)
+    c = _unit(bigger.num_species, bigger.num_species - 1)
+    out = []
+    for r in range(crn.num_reactions):
+        reactants, products = bigger.reactants[r], bigger.products[r]
+        if reactants.sum() != 1 or products.sum() + 1 > max_order:
+            continue
+        for steps in ([(e + reactants, c), (c, e + products)],
+                      [(e + reactants, c), (c, e + reactants), (c, e + products)]):
+            new = _with(bigger, (r,), steps)
+            if new is not None:
+                out.append(new)
+    return out
+
+
+def reversals(crn: Crn) -> list[Crn]:
+    """Networks with the reverse of one reaction added."""
+    out = []
+    for r in range(crn.num_reactions):
+        new = _with(crn, (), [(crn.products[r], crn.reactants[r])])
+        if new is not None:
+            out.append(new)
+    return out
+
+
+def mutations(crn: Crn, max_order: int) -> list[Crn]:
+    """Networks where one reaction has one molecule of one species more or fewer on one side (each side
+    keeps at most ``max_order`` molecules; a reaction with no net change is not made)."""
+    out = []
+    for r in range(crn.num_reactions):
+        for side in (0, 1):
+            for i in range(crn.num_species):
+                for step in (1, -1):
+                    sides = [crn.reactants[r].copy(), crn.products[r].copy()]
+                    sides[side][i] += step
+                    if sides[side][i] < 0 or sides[side].sum() > max_order:
+                        continue
+                    new = _with(crn, (r,), [(sides[0], sides[1])])
+                    if new is not None:
+                        out.append(new)
+    return out
+
+
+def neighbours(crn: Crn, rates: np.ndarray, *, max_order: int, max_latent: int) -> list[Crn]:
+    """Every move above from ``crn`` (with fitted ``rates``, for the merges), in that order."""
+    return (removals(crn) + merges(crn, rates, max_order) + insertions(crn, max_order, max_latent)
+            + complexes(crn, max_order, max_latent) + enzymes(crn, max_order, max_latent) + reversals(crn)
+            + mutations(crn, max_order))
