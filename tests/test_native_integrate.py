@@ -1,16 +1,12 @@
 """The integration kernels: convergence order of the fixed-step modes (states and sensitivities), status
 codes, the threaded variant, and parity with NUMBA_DISABLE_JIT=1."""
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mcts_crn import native
+from tests.reference.jit_parity import run_with_and_without_jit
 
-ROOT_DIR = Path(__file__).resolve().parents[1]
 
 # 2 A -> B at rate k A^2:  A(t) = A0 / (1 + 2 k A0 t), so with p = (log k, log A0)
 # dA/dlog k = -2 k A0^2 t / (1 + 2 k A0 t)^2  and  dA/dlog A0 = A0 / (1 + 2 k A0 t)^2.
@@ -162,15 +158,7 @@ np.savez(sys.argv[1], **out)
 
 
 def test_kernels_give_the_same_result_with_jit_disabled(tmp_path):
-    results = {}
-    for flag in ("0", "1"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT_DIR), env.get("PYTHONPATH")]))
-        out = tmp_path / f"jit_disabled_{flag}.npz"
-        run = subprocess.run([sys.executable, "-c", PARITY_SCRIPT, str(out)], cwd=ROOT_DIR, env=env,
-                             capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-        results[flag] = dict(np.load(out))
+    results = run_with_and_without_jit(PARITY_SCRIPT, tmp_path, timeout=600)
     assert results["0"].keys() == results["1"].keys() and len(results["0"]) == 12
     for name, value in results["0"].items():
         np.testing.assert_array_equal(value, results["1"][name], err_msg=name)

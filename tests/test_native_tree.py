@@ -1,10 +1,6 @@
 """Tree-search kernels: hand-computed PUCT choices and backups, capacity statuses, batches with virtual loss,
 tree invariants (hypothesis), parity with the plain-Python reference and with NUMBA_DISABLE_JIT=1."""
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +11,9 @@ from mcts_crn.native import tree as kernels
 from mcts_crn.native.tree import BLOCKED, EDGES_FULL, FPU_PARENT, NO_EDGE, NODES_FULL, NOT_ATTACHED, OK, PENDING, \
     ROOT, UNVISITED
 from mcts_crn.search.tree import make_tree
+from tests.reference.jit_parity import run_with_and_without_jit
 from tests.reference.tree_reference import fake_search_kernels, fake_search_reference, tree_arrays
 
-ROOT_DIR = Path(__file__).resolve().parents[1]
 NO_WIDENING = math.inf
 
 
@@ -313,15 +309,7 @@ np.savez(sys.argv[1], **arrays)
 
 
 def test_kernels_give_identical_arrays_with_numba_disabled(tmp_path):
-    results = {}
-    for flag in ("0", "1"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT_DIR), env.get("PYTHONPATH")]))
-        out = tmp_path / f"jit_disabled_{flag}.npz"
-        run = subprocess.run([sys.executable, "-c", PARITY_SCRIPT, str(out)], cwd=ROOT_DIR, env=env,
-                             capture_output=True, text=True, timeout=300)
-        assert run.returncode == 0, run.stderr
-        results[flag] = dict(np.load(out))
+    results = run_with_and_without_jit(PARITY_SCRIPT, tmp_path, timeout=300)
     assert results["0"].keys() == results["1"].keys() and len(results["0"]) == 42
     for name, value in results["0"].items():
         np.testing.assert_array_equal(value, results["1"][name], err_msg=name)

@@ -57,3 +57,8 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert "bad.csv" in done.stderr and "line 3" in done.stderr and "Traceback" not in done.stderr
+    missing = tmp_path / "missing.csv"
+    done = subprocess.run([sys.executable, "-m", "mcts_crn.search", str(missing), "--quiet"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert "missing.csv" in done.stderr and "No such file" in done.stderr and "Traceback" not in done.stderr

@@ -7,7 +7,6 @@ and writes ``decisions.png`` and ``tree.dot`` beside it.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from mcts_crn.explain.decisions import decision_report, format_decisions, load_tree, plot_decisions, to_dot
@@ -37,8 +36,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    from mcts_crn.cli import run
+
+    run(main)

@@ -42,10 +42,12 @@ def _with(crn: Crn, drop: tuple[int, ...], add: list[tuple[np.ndarray, np.ndarra
     return out
 
 
-def _unit(size: int, index: int) -> np.ndarray:
-    v = np.zeros(size, dtype=np.int32)
-    v[index] = 1
-    return v
+def _add_latent(crn: Crn) -> tuple[Crn, np.ndarray]:
+    """``crn`` with the next latent species, and that species' unit vector."""
+    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
+    unit = np.zeros(bigger.num_species, dtype=np.int32)
+    unit[-1] = 1
+    return bigger, unit
 
 
 def removals(crn: Crn) -> list[Crn]:
@@ -95,8 +97,7 @@ def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides)."""
     if crn.num_latent >= max_latent:
         return []
-    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
-    x = _unit(bigger.num_species, bigger.num_species - 1)
+    bigger, x = _add_latent(crn)
     out = []
     for r in range(crn.num_reactions):
         net = bigger.stoichiometry[r]
@@ -117,8 +118,7 @@ def complexes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     ``A + B -> P`` becomes ``A + B -> X``, ``X -> P``, and also with ``X -> A + B`` (reversible binding)."""
     if crn.num_latent >= max_latent:
         return []
-    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
-    x = _unit(bigger.num_species, bigger.num_species - 1)
+    bigger, x = _add_latent(crn)
     out = []
     for r in range(crn.num_reactions):
         reactants, products = bigger.reactants[r], bigger.products[r]
@@ -136,10 +136,9 @@ def enzymes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     new latent complex ``C``: ``E + A -> C``, ``C -> E + P``, and also with ``C -> E + A`` (Michaelis-Menten)."""
     if crn.num_latent + 2 > max_latent or max_order < 2:
         return []
-    bigger = crn.add_species(latent_name(crn.num_latent), latent=True)
-    bigger = bigger.add_species(latent_name(bigger.num_latent), latent=True)
-    e = _unit(bigger.num_species, bigger.num_species - 2)
-    c = _unit(bigger.num_species, bigger.num_species - 1)
+    bigger, e = _add_latent(crn)
+    bigger, c = _add_latent(bigger)
+    e = np.append(e, 0).astype(np.int32)
     out = []
     for r in range(crn.num_reactions):
         reactants, products = bigger.reactants[r], bigger.products[r]
