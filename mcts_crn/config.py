@@ -114,19 +114,22 @@ class FitConfig(_Config):
         Random starts multiply each parameter of the first start by ``exp(u)``, ``u ~ U(-ln s, ln s)``.
     screen_size : int
         For a network with fitted latent initial values, when neither the first start, its perturbations
-        nor the time continuation end within the noise, this many seeded starting points drawn over wide ranges (Latin hypercube in log space, ``screen_rate_range`` and
-        ``screen_initial_range``) are scored by their loss on the first ``screen_window`` of the time span
-        (one batched simulation without sensitivities), and Levenberg-Marquardt runs from the best
-        ``screen_starts`` of them. This finds the basin of networks with latent species fitted from a
-        cold start (their initial values and the rates of their reactions are what the data inform least;
+        nor the time continuation end within the noise, this many seeded starting points drawn over wide
+        ranges (Latin hypercube in log space, ``screen_rate_range`` and ``screen_initial_range``) are
+        scored by their loss on the first ``screen_window`` of the time span (one batched simulation
+        without sensitivities); the best ``screen_starts`` are optimized on that window for
+        ``screen_window_iterations`` iterations, and the best ``screen_keep`` of those (by the window's
+        loss) on all the data. This finds the basin of networks with latent species fitted from a cold
+        start (their initial values and the rates of their reactions are what the data inform least;
         networks of observed species only fit without it); 0 disables it.
-    screen_starts : int
-        Starts taken from the screen (its best points).
+    screen_starts, screen_window_iterations, screen_keep : int
+        See ``screen_size``; ``screen_window_iterations = 0`` skips the window's optimization (the best
+        ``screen_keep`` points of the screen go straight to all the data).
     screen_window : float
-        Fraction of the time span (from each experiment's start) on which the screen scores its points;
-        1 scores on all the data. The early window ranks better: a point that gets the first phase
-        right (a growth rate, an onset) is usually in the right basin, while on the whole span the
-        loss of the later, mistimed dynamics dominates.
+        Fraction of the time span (from each experiment's start) on which the screen scores and first
+        optimizes its points; 1 is all of it. The early window tells the basins apart: a point that gets
+        the first phase right (a growth rate, an onset) is usually in the right basin, while on the whole
+        span the loss of the later, mistimed dynamics dominates.
     screen_rate_range : tuple of float
         Range of the screened rescaled rate constants (turnovers per time span at the data's amount
         scale); a reaction of order two or more has it divided by the typical amounts of its reactants
@@ -204,6 +207,8 @@ class FitConfig(_Config):
     start_spread: float = 10.0
     screen_size: int = 256
     screen_starts: int = 8
+    screen_window_iterations: int = 20
+    screen_keep: int = 3
     screen_window: float = 0.2
     screen_rate_range: tuple[float, float] = (1e-2, 1e4)
     screen_initial_range: tuple[float, float] = (1e-4, 1.0)
@@ -245,8 +250,9 @@ class FitConfig(_Config):
             raise ValueError(f"latent_initial must be 'shared' or 'per_experiment', got {self.latent_initial!r}")
         if self.num_starts < 1 or self.max_iterations < 1 or self.max_simulations < 1:
             raise ValueError("num_starts, max_iterations and max_simulations must be at least 1")
-        if self.screen_size < 0 or self.screen_starts < 1:
-            raise ValueError("screen_size must be at least 0 and screen_starts at least 1")
+        if self.screen_size < 0 or self.screen_window_iterations < 0 or min(self.screen_starts, self.screen_keep) < 1:
+            raise ValueError("screen_size and screen_window_iterations must be at least 0, screen_starts and "
+                             "screen_keep at least 1")
         if not 0.0 < self.screen_window <= 1.0:
             raise ValueError(f"screen_window must be in (0, 1], got {self.screen_window}")
         for name in ("screen_rate_range", "screen_initial_range"):

@@ -61,6 +61,85 @@ def _starting_points(problem: FitProblem, warm_start, config: FitConfig, generat
     return np.clip(np.array(starts).reshape(len(starts), problem.num_params), problem.lower, problem.upper)
 
 
+def _screen_rate_shift(problem: FitProblem) -> np.ndarray:
+    """[R] log shift of each reaction's screened rates: minus the log typical amounts (rescaled) of its
+    reactants other than the scarcest, so that the reaction turns its scarcest reactant over at the
+    screened rate. Observed species count at their scale, latent ones at the amount scale."""
+    typical = np.ones(problem.num_species)
+    scale = problem.dataset.species_scale
+    typical[problem.columns] = np.where(scale > 0, scale / problem.amount_scale, 1.0)
+    shift = np.zeros(problem.num_reactions)
+    for r in range(problem.num_reactions):
+        amounts = np.repeat(np.log(typical), problem.crn.reactants[r])
+        if amounts.size >= 2:
+            shift[r] = -(amounts.sum() - amounts.min())
+    return shift
+
+
+def _screened_starts(problem: FitProblem, window: FitProblem, first: np.ndarray, config: FitConfig,
+                     generator: np.random.Generator) -> np.ndarray:
+    """[K, P] wide starts: the best ``config.screen_starts`` of ``config.screen_size`` draws by their loss
+    on ``window`` (the problem on the first ``config.screen_window`` of the time span), best first.
+
+    The draws are a Latin hypercube in ``theta``: the log rates uniform over ``config.screen_rate_range``
+    (shifted per reaction by ``_screen_rate_shift``), the log latent initial values uniform over
+    ``config.screen_initial_range``; fitted initial values of observed species keep their value in
+    ``first`` (the data inform them). One batched simulation without sensitivities scores them all.
+    Points that cannot be simulated are dropped (K may be smaller, even 0).
+    """
+    num = config.screen_size
+    num_rates = problem.num_reactions
+    # Latin hypercube on [0, 1)^P: each parameter's range is cut into num strata, each used once
+    unit = (generator.permuted(np.tile(np.arange(num), (problem.num_params, 1)), axis=1).T
+            + generator.uniform(size=(num, problem.num_params))) / num
+    theta = np.repeat(first[None, :], num, axis=0)
+    low, high = np.log(config.screen_rate_range)
+    theta[:, :num_rates] = low + (high - low) * unit[:, :num_rates] + _screen_rate_shift(problem)
+    low, high = np.log(config.screen_initial_range)
+    for q, p in enumerate(problem.initial_params):
+        if p.latent:
+            theta[:, num_rates + q] = low + (high - low) * unit[:, num_rates + q]
+    theta = np.clip(theta, problem.lower, problem.upper)
+    residuals, _, ok, _ = window.evaluate(theta, jacobian=False)
+    loss = np.where(ok, np.einsum("bn,bn->b", np.nan_to_num(residuals), np.nan_to_num(residuals)), np.inf)
+    order = np.argsort(loss, kind="stable")[: config.screen_starts]
+    return theta[order[np.isfinite(loss[order])]]
+
+
+def _screen(problem: FitProblem, first: np.ndarray, config: FitConfig, optimizer,
+            generator: np.random.Generator) -> list[StartResult]:
+    """The wide screen: ``_screened_starts``, each optimized for ``config.screen_window_iterations`` on the
+    early window (where the basins are told apart: a point that gets the first phase right, a growth
+    rate or an onset, is usually in the right basin, while on the whole span the loss of the later,
+    mistimed dynamics dominates), then the best ``config.screen_keep`` of them by their window loss on all
+    the data. Simulations on the window count in ``problem.num_simulations``."""
+    if config.screen_window < 1.0:
+        window = FitProblem(problem.crn, problem.dataset, config, time_fraction=config.screen_window)
+    else:
+        window = problem
+    wide = _screened_starts(problem, window, first, config, generator)
+    if len(wide) and config.screen_window_iterations:
+        short = optimizer(window, wide, config=config.replace(accept_chi2=0.0,
+                                                                max_iterations=config.screen_window_iterations))
+        loss = np.array([o.loss for o in short])
+        order = np.argsort(loss, kind="stable")
+        wide = np.array([short[b].theta for b in order if np.isfinite(loss[b])]).reshape(-1, problem.num_params)
+    if window is not problem:
+        problem.num_simulations += window.num_simulations
+    wide = wide[: config.screen_keep]
+    if not len(wide):
+        return []
+    outcomes = optimizer(problem, wide, config=config)
+    for o in outcomes:
+        o.message = f"screened start: {o.message}"
+    return outcomes
+
+
+def _within_noise(outcomes: Sequence[StartResult], config: FitConfig, problem: FitProblem) -> bool:
+    """Some start converged with ``chi2 / N <= config.accept_chi2``."""
+    return any(o.converged and o.loss <= config.accept_chi2 * problem.num_points for o in outcomes)
+
+
 def _failure(crn: Crn, problem: FitProblem, theta: np.ndarray, message: str, num_simulations: int,
              seed_entropy) -> FitResult:
     num_params = problem.num_params
@@ -144,7 +223,10 @@ def fit_rates(crn: Crn, dataset: Dataset, *, config: FitConfig | None = None,
     default optimizer is a batched Levenberg-Marquardt on the exact Jacobian of the weighted residuals from
     forward sensitivities (``optimize.levenberg_marquardt``); ``config.optimizer`` selects L-BFGS-B on the
     exact gradient or differential evolution. Starts: the warm start (or defaults), then seeded random
-    perturbations; the fit stops early once a start fits within the noise (``config.accept_chi2``).
+    perturbations, then (for a network with fitted latent initial values, if none of those nor the time
+    continuation ends within the noise) the best points of a wide seeded screen, scored by one batched
+    simulation and first optimized on the early time window (``config.screen_size``, ``_screen``); the
+    fit stops early once a start fits within the noise (``config.accept_chi2``).
 
     Standard errors and correlations come from the Fisher information ``J^T J`` at the optimum
     (``result.fisher_uncertainty``).
@@ -177,7 +259,7 @@ def fit_rates(crn: Crn, dataset: Dataset, *, config: FitConfig | None = None,
     config = FitConfig() if config is None else config
     problem = FitProblem(crn, dataset, config)
     seed = _seed_sequence(rng)
-    start_seed, optimizer_seed = seed.spawn(2)
+    start_seed, optimizer_seed, screen_seed = seed.spawn(3)
     entropy = seed.entropy if isinstance(seed.entropy, int) else None
     starts = _starting_points(problem, warm_start, config, np.random.default_rng(start_seed))
     optimizer = OPTIMIZERS[config.optimizer]
@@ -185,14 +267,21 @@ def fit_rates(crn: Crn, dataset: Dataset, *, config: FitConfig | None = None,
         outcomes = optimizer(problem, starts, config=config, rng=np.random.default_rng(optimizer_seed))
     else:
         # the first (warm) start alone: in the search it usually ends within the noise, and then the
-        # random starts are not needed at all; otherwise they run, in lock step
+        # random starts are not needed at all; otherwise its perturbations run, in lock step
         outcomes = optimizer(problem, starts[:1], config=config)
-        if len(starts) > 1 and not (outcomes[0].converged
-                                    and outcomes[0].loss <= config.accept_chi2 * problem.num_points):
+        if len(starts) > 1 and not _within_noise(outcomes, config, problem):
             outcomes += optimizer(problem, starts[1:], config=config)
     best: StartResult = min(outcomes, key=lambda o: o.loss)
     if config.continuation_windows and not best.loss <= config.continuation_chi2 * problem.num_points:
         outcomes = outcomes + _continuation(crn, dataset, config, problem, starts[0], best)
+        best = min(outcomes, key=lambda o: o.loss)
+    if (config.optimizer != "evolution" and len(starts) > 1 and config.screen_size
+            and any(p.latent for p in problem.initial_params) and not _within_noise(outcomes, config, problem)):
+        # the initial value of a latent species and the rates of its reactions are what the data inform
+        # least: their wrong basins (an onset mistimed, a pathway switched off) need starting points spread
+        # over decades, not perturbations of one guess. Without them the perturbations and the time
+        # continuation suffice (every example fits cold without the screen), so those fits skip its cost.
+        outcomes = outcomes + _screen(problem, starts[0], config, optimizer, np.random.default_rng(screen_seed))
         best = min(outcomes, key=lambda o: o.loss)
     if not np.isfinite(best.loss):
         messages = sorted({o.message for o in outcomes})
