@@ -115,3 +115,24 @@ def test_prior_cache_keeps_latent_labellings_apart():
         legal = space.legal_mask(state)
         assert len(actions) == legal.sum() and legal[actions].all()
         np.testing.assert_allclose(p.sum(), 1.0)
+
+
+def test_equivalent_networks_are_ranked_by_simplicity():
+    """``0 -> X`` and ``0 -> 3 X`` (at a third of the rate) give the same ODE and the same fit: the search
+    reports the simpler reactions, and ranks the two networks by their molecules."""
+    from mcts_crn import Dataset, simulate
+
+    truth = Crn.from_text("0 -> X\nX -> 0", observed=["X"])
+    times = np.linspace(0.0, 6.0, 25)
+    clean = simulate(truth, np.array([2.0, 0.5]), np.array([0.5]), times)
+    noisy = clean * (1 + 0.05 * np.random.default_rng(0).standard_normal(clean.shape))
+    data = Dataset.from_arrays(["X"], (times, noisy), noise=0.05, initial_values={"X": 0.5})
+    config = SearchConfig(num_simulations=30, max_order=3, max_reactions=3)
+    result = run_search(data, config=config, rng=0)
+    assert result.best.key == truth.canonical_key()
+    # 0 -> 2 X and 0 -> 3 X fit exactly as well (same reward to 6 digits); they follow, in that order
+    ranked = [c.key for c in [result.best, *result.alternatives]]
+    equivalents = [truth.canonical_key().replace("0>X", f"0>{products}") for products in ("X+X", "X+X+X")]
+    assert ranked[1:3] == equivalents
+    rewards = [c.reward for c in [result.best, *result.alternatives]][:3]
+    np.testing.assert_allclose(rewards, rewards[0], rtol=1e-4)

@@ -208,6 +208,12 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
 
+    def rank(candidate: Candidate) -> float:
+        """The reward less ``config.simplicity`` per molecule in the reactions: networks that fit alike
+        (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their simplicity."""
+        crn = candidate.crn
+        return candidate.reward - config.simplicity * float(crn.reactants.sum() + crn.products.sum())
+
     def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
         key = crn.canonical_key()
         if key in fits:
@@ -222,7 +228,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         trace.append({"key": key, "reactions": crn.reactions_text(), "reward": candidate.reward,
                       "loss": float(fit.loss), "num_params": int(fit.num_params), "complete": complete,
                       "success": bool(fit.success)})
-        if complete and (best[0] is None or candidate.reward > best[0].reward):
+        if complete and (best[0] is None or rank(candidate) > rank(best[0])):
             best[0] = candidate
         return candidate
 
@@ -282,13 +288,14 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             for key, crn in unique.items():
                 if end_time is not None and time.perf_counter() >= end_time:
                     break
-                scores.append((screen(crn, candidate.fit), len(scores), crn))
+                molecules = float(crn.reactants.sum() + crn.products.sum())
+                scores.append((screen(crn, candidate.fit) - config.simplicity * molecules, len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
             fitted = [fit_state(crn, candidate.fit) for _, _, crn in scores[:config.polish_refits]]
-            better = [c for c in fitted if c.reward > candidate.reward]
+            better = [c for c in fitted if rank(c) > rank(candidate)]
             if not better:
                 return
-            candidate = max(better, key=lambda c: c.reward)
+            candidate = max(better, key=rank)
             logger.info("  polished to %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
 
     def polish_phase() -> None:
@@ -296,7 +303,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         size and the next best ones, until the time is up."""
         def finished() -> list[Candidate]:
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
-                          key=lambda c: (-c.reward, c.fit_index))
+                          key=lambda c: (-rank(c), c.fit_index))
 
         for candidate in finished()[:config.polish]:
             if candidate.key not in polished:
@@ -418,7 +425,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         polish_phase()
 
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
-                      key=lambda c: (-c.reward, c.fit.num_params, c.fit_index))
+                      key=lambda c: (-rank(c), c.fit.num_params, c.fit_index))
     stats = T.child_statistics(tree, T.ROOT) if tree.expanded[T.ROOT] else None
     root_statistics = [] if stats is None else [
         {"action": space.describe(int(a)), "prior": float(p), "visits": int(v), "mean": float(m), "best": float(bb)}
