@@ -105,8 +105,7 @@ def policy_check(run: Path, checkpoints: list[Path], num_tasks: int, seed: int) 
     is a true edit, and the mean rank of the best-ranked true edit (1 = top; uniform: expected values)."""
     import torch
 
-    from mcts_crn.fit import fit_rates
-    from mcts_crn.learn.targets import build_order, toward_actions
+    from mcts_crn.explain.learning import score_true_edits, true_path_states
     from mcts_crn.learn.tasks import task_space
     from mcts_crn.model import collate, load_model
     from mcts_crn.model.features import FeatureBuilder
@@ -119,32 +118,24 @@ def policy_check(run: Path, checkpoints: list[Path], num_tasks: int, seed: int) 
     stats = {i: {"mass": [], "top": [], "rank": []} for i in ["uniform", "heuristic", *models]}
 
     def record(name: str, p: np.ndarray, toward: np.ndarray) -> None:
-        order = np.argsort(-p, kind="stable")
-        stats[name]["mass"].append(float(p[toward].sum()))
-        stats[name]["top"].append(bool(toward[order[0]]))
-        stats[name]["rank"].append(int(np.flatnonzero(toward[order])[0]) + 1)
+        for metric, value in score_true_edits(p, toward).items():
+            stats[name][metric].append(value)
     for j, task in enumerate(tasks):
         space = task_space(task, max_order=task_config.max_order, extra_reactions=train_config["extra_reactions"])
         builder = FeatureBuilder(task.dataset, space, next(iter(models.values())).config)
         heuristic = ScoreTestEvaluator().bind(task.dataset, space)
-        state, fit = space.initial_state(), None
-        for action in build_order(task.crn, space, np.random.default_rng(j)):
-            fit = fit_rates(state, task.dataset, warm_start=fit)
-            legal = np.flatnonzero(space.legal_mask(state))
-            toward = toward_actions(state, task.crn, space, legal)
-            features = builder(state, fit, legal)
+        for s in true_path_states(task.crn, task.dataset, space, np.random.default_rng(j)):
+            toward, legal = s.toward, s.legal
             # uniform: ties ranked at their mean
             stats["uniform"]["mass"].append(toward.mean())
             stats["uniform"]["top"].append(toward.mean())
             stats["uniform"]["rank"].append((len(legal) + 1) / (toward.sum() + 1))
-            logits = heuristic([state], [fit], [legal])[0][0]
+            logits = heuristic([s.crn], [s.fit], [legal])[0][0]
             record("heuristic", np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum(), toward)
+            features = builder(s.crn, s.fit, legal)
             for name, model in models.items():
                 with torch.no_grad():
                     record(name, model(collate([features])).log_policy.exp().numpy(), toward)
-            if action == space.STOP:
-                break
-            state = space.apply(state, action)
     lines = [f"policy on the true build path of {num_tasks} held-out tasks ({len(stats['uniform']['top'])} states)",
              f"{'prior':>12s} {'mass on true edits':>19s} {'top-1 true':>11s} {'mean rank':>10s}"]
     for name, row in stats.items():

@@ -63,3 +63,122 @@ def test_integrated_gradients_are_zero_for_unused_features():
     assert attributions[[0, 2, 3]].abs().max().item() == 0.0
     # completeness: attributions add up to f(x) - f(0)
     np.testing.assert_allclose(attributions.sum().item(), (model(x) - model(torch.zeros_like(x))).item(), rtol=1e-3)
+
+
+# ------------------------------------------------------------------ attributions through the learned prior
+def _tiny_model(seed: int):
+    torch = pytest.importorskip("torch")
+    from mcts_crn.config import ModelConfig
+    from mcts_crn.model import CrnGnn
+
+    torch.manual_seed(seed)  # a fresh random model (no skip: the policy head is not zero at the start)
+    return CrnGnn(ModelConfig(hidden=8, num_layers=1, grid_points=4, heuristic_skip=False))
+
+
+def test_policy_attributions_are_complete_and_add_up_by_species():
+    from mcts_crn.crn import ActionSpace
+    from mcts_crn.explain.attribution import format_attributions, policy_attributions
+    from mcts_crn.fit import fit_rates
+
+    data = EXAMPLES["dimerisation"].make_dataset(noise=0.05, rng=2)
+    space = ActionSpace(data.species, max_latent=1, max_order=2, max_reactions=3)
+    start = space.initial_state()
+    with_latent = space.apply(start, space.ADD_LATENT)
+    # at the latent state no fit: the latent species X1 has only its flags, which the baseline keeps
+    reaction = space.encode_reaction(np.array([0, 1, 0]), np.array([0, 0, 1]))  # D -> X1
+    states, fits = [start, with_latent], [fit_rates(start, data, rng=0), None]
+    rows = policy_attributions(_tiny_model(0), data, space, states, fits, [int(np.flatnonzero(
+        space.legal_mask(start))[0]), reaction], steps=64, num_windows=2)
+    assert [r["step"] for r in rows] == [0, 1]
+    for row in rows:
+        for part in (row["chosen"], row["alternative"]):
+            # completeness: the parts add up to log p(x) - log p(baseline)
+            assert part["total"] == pytest.approx(part["log_prob"] - part["baseline_log_prob"], abs=1e-4)
+            assert sum(part["species"].values()) == pytest.approx(part["species_total"], abs=1e-12)
+            assert sum(part["groups"].values()) == pytest.approx(part["species_total"], abs=1e-12)
+            assert part["groups"]["flags"] == 0.0 and 0.0 < part["probability"] <= 1.0
+            assert sum(part["windows"].values()) == pytest.approx(
+                sum(sum(w.values()) for w in part["species_windows"].values()), abs=1e-12)
+        assert row["contrast"]["total"] == pytest.approx(
+            row["contrast"]["log_ratio"] - row["contrast"]["baseline_log_ratio"], abs=2e-4)
+    # the data moved the policy at the start state, through both species
+    assert abs(rows[0]["chosen"]["species"]["M"]) > 1e-6 and abs(rows[0]["chosen"]["species"]["D"]) > 1e-6
+    latent = rows[1]["chosen"]
+    assert latent["species"]["X1"] == 0.0 and set(latent["species_windows"]["X1"].values()) == {0.0}
+    assert latent["other"]["reaction fits"] == 0.0 and latent["reactions"] == {}  # no reactions yet
+    text = format_attributions(rows)
+    assert "D -> X1" in text and "species:" in text and "data moved" in text
+
+
+def _tiny_checkpoints(folder, iterations):
+    from mcts_crn.model import save_checkpoint
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, iteration in enumerate(iterations):
+        path = folder / f"iter_{iteration:04d}.pt"
+        save_checkpoint(path, _tiny_model(k), iteration=iteration)
+        paths.append(path)
+    return paths
+
+
+def test_probe_table_has_a_row_per_checkpoint_in_iteration_order(tmp_path):
+    from mcts_crn.explain.learning import (format_probe_table, make_probe_tasks, plot_probe_table, probe_priors,
+                                           score_true_edits)
+
+    later, earlier = _tiny_checkpoints(tmp_path, [5, 0])
+    tasks = make_probe_tasks(["dimerisation"], states_per_task=2)
+    assert [s.step for s in tasks[0].states] == [0, 1] and tasks[0].states[0].toward.sum() == 2
+    rows = probe_priors([later, earlier], tasks)
+    assert [r["iteration"] for r in rows] == [0, 5] and [r["checkpoint"] for r in rows] == [str(earlier), str(later)]
+    for row in rows:
+        assert len(row["probes"]) == 2
+        for probe in row["probes"]:
+            assert 0.0 <= probe["p_true"] <= 1.0 and 0.0 < probe["value"] < 1.0
+            assert probe["top"] in (0.0, 1.0) and probe["rank"] >= 1
+        assert row["mean_p_true"] == pytest.approx(np.mean([p["p_true"] for p in row["probes"]]))
+    assert rows[0]["probes"][0]["p_true"] != rows[1]["probes"][0]["p_true"]  # two different models
+    text = format_probe_table(rows)
+    assert "dimerisation@1" in text and "2 M -> D" in text
+    assert plot_probe_table(rows, tmp_path / "learning.png").stat().st_size > 0
+    assert score_true_edits(np.array([0.5, 0.3, 0.2]), np.array([False, True, True])) == {
+        "mass": pytest.approx(0.5), "top": 0.0, "rank": 2.0}
+
+
+def test_explain_cli_learning(tmp_path, capsys):
+    from mcts_crn.explain.__main__ import main
+
+    _tiny_checkpoints(tmp_path / "run" / "checkpoints", [0, 1])
+    assert main(["--learning", str(tmp_path / "run"), "--probes", "dimerisation", "--probe-states", "1"]) == 0
+    text = (tmp_path / "run" / "learning.txt").read_text()
+    assert text.count("\n") > 5 and "dimerisation@0" in text
+    assert (tmp_path / "run" / "learning.png").stat().st_size > 0
+    assert [r["iteration"] for r in json.loads((tmp_path / "run" / "learning.json").read_text())] == [0, 1]
+    assert "dimerisation@0" in capsys.readouterr().out
+
+
+def test_search_cli_writes_attributions_with_the_learned_prior(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from mcts_crn.explain.__main__ import main as explain_main
+    from mcts_crn.search.__main__ import main as search_main
+
+    out = tmp_path / "out"
+    common = ["--example", "dimerisation", "--explain", "--out", str(out), "--quiet"]
+    assert search_main([*common, "--prior", "learned", "--simulations", "20"]) == 0
+    text = (out / "attributions.txt").read_text()
+    assert "step 0: (no reactions)" in text and "species:" in text
+    document = json.loads((out / "attributions.json").read_text())
+    decisions = document["decisions"]
+    tree = load_tree(out / "tree.json")
+    assert len(decisions) == len(tree["best_path"]) and (out / "attributions.png").stat().st_size > 0
+    for row in decisions:
+        assert set(row["chosen"]["species"]) == {"M", "D"}
+    capsys.readouterr()
+    assert explain_main([str(out)]) == 0
+    assert "Which data drove the learned policy" in capsys.readouterr().out
+    # another prior: no attributions (those of the earlier run are removed), and the report says why
+    assert search_main([*common, "--prior", "uniform", "--simulations", "5"]) == 0
+    assert not (out / "attributions.txt").exists()
+    capsys.readouterr()
+    assert explain_main([str(out)]) == 0
+    assert "need the learned prior" in capsys.readouterr().out

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top)
     if not args.quiet:
         print(dataset.summary(), "\n")
-    result = run_search(dataset, config=config, evaluator=_evaluator(args.prior), rng=search_seed,
+    evaluator = _evaluator(args.prior)
+    result = run_search(dataset, config=config, evaluator=evaluator, rng=search_seed,
                         progress=False if args.quiet else None)
     print(format_result(result))
     out = write_outputs(result, dataset, args.out,
@@ -106,9 +107,25 @@ def main(argv: list[str] | None = None) -> int:
         report = write_explanation(exported, out)
         if not args.quiet:
             print("\nwhy (visits, priors and values of the top actions at each step):\n" + report)
+        model = getattr(evaluator, "model", None)
+        if model is not None:
+            from mcts_crn.explain.__main__ import write_attributions
+
+            attributions = write_attributions(model, result, dataset, out)
+            if not args.quiet:
+                print("\n" + attributions)
+        else:
+            from mcts_crn.explain.__main__ import ATTRIBUTIONS_NEED_LEARNED
+
+            for name in ("attributions.txt", "attributions.json", "attributions.png"):  # of an earlier run
+                (out / name).unlink(missing_ok=True)
+            if not args.quiet:
+                print(f"\n({ATTRIBUTIONS_NEED_LEARNED})")
     if not args.quiet:
-        print(f"\nwrote {out}/result.json, model.tex, model.xml, fit.png"
-              + (", tree.json, tree.dot, decisions.txt, decisions.png" if args.explain else ""))
+        written = ", tree.json, tree.dot, decisions.txt, decisions.png" if args.explain else ""
+        if args.explain and getattr(evaluator, "model", None) is not None:
+            written += ", attributions.txt, attributions.json, attributions.png"
+        print(f"\nwrote {out}/result.json, model.tex, model.xml, fit.png" + written)
     return 0
 
 
