@@ -345,9 +345,9 @@ class SearchConfig(_Config):
         by a new latent enzyme; the reverse of a reaction added; one coefficient changed by one; one of the ``polish_additions`` reactions
         of highest prior added) take the one that raises the reward most, while one does. The MDP only
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
-        are there; these moves add them together. With a time limit, polishing goes on from further
-        starting points (the best network of each size, then the next best) until the time is up. 0 turns
-        it off.
+        are there; these moves add them together. With a time limit, polishing starts from the best
+        network, then from the best network of each size (smallest first), then from the next best ones,
+        until the time is up. 0 turns it off.
     polish_refits : int
         Polishing ranks all neighbours by a cheap fit (the warm start only, no hold-out refit) and fits
         this many of the best in full.

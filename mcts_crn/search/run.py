@@ -299,23 +299,29 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             logger.info("  polished to %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
 
     def polish_phase() -> None:
-        """Polish the ``polish`` best finished networks; with a time limit, then the best network of each
-        size and the next best ones, until the time is up."""
+        """Polish the ``polish`` best finished networks (with a time limit, the best one first, then the best
+        network of each size from the smallest up, where mechanism moves on a small core are cheap and
+        matter most, then the next best ones, until the time is up)."""
         def finished() -> list[Candidate]:
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                           key=lambda c: (-rank(c), c.fit_index))
 
-        for candidate in finished()[:config.polish]:
-            if candidate.key not in polished:
-                polish(candidate)
-        while end_time is not None and time.perf_counter() < end_time:
+        if end_time is None:
+            for candidate in finished()[:config.polish]:
+                if candidate.key not in polished:
+                    polish(candidate)
+            return
+        while time.perf_counter() < end_time:
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
                 return
+            if not polished:
+                polish(ranked[0])
+                continue
             sizes: dict[int, Candidate] = {}
             for c in finished():
                 sizes.setdefault(c.crn.num_reactions, c)
-            fresh = [c for c in sizes.values() if c.key not in polished]
+            fresh = sorted((c for c in sizes.values() if c.key not in polished), key=lambda c: c.crn.num_reactions)
             polish(fresh[0] if fresh else ranked[0])
 
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
