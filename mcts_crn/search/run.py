@@ -251,6 +251,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         return best_value
 
     polished: set[str] = set()
+    runners_up: list[Candidate] = []
     screened: dict[str, float] = {}
     screen_config = dataclasses.replace(fit_config, num_starts=1, holdout=False)
 
@@ -292,16 +293,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 scores.append((screen(crn, candidate.fit) - config.simplicity * molecules, len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
             fitted = [fit_state(crn, candidate.fit) for _, _, crn in scores[:config.polish_refits]]
-            better = [c for c in fitted if rank(c) > rank(candidate)]
+            better = sorted((c for c in fitted if rank(c) > rank(candidate)), key=rank, reverse=True)
             if not better:
                 return
-            candidate = max(better, key=rank)
+            candidate = better[0]
+            runners_up.extend(better[1:])
             logger.info("  polished to %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
 
     def polish_phase() -> None:
-        """Polish the ``polish`` best finished networks (with a time limit, the best one first, then the best
-        network of each size from the smallest up, where mechanism moves on a small core are cheap and
-        matter most, then the next best ones, until the time is up)."""
+        """Polish the ``polish`` best finished networks. With a time limit: the best one first, then, in
+        turn, the best network of each size from the smallest up (mechanism moves on a small core are cheap
+        and matter most) and the best runner-up of earlier climbs (an improving move that was not taken:
+        greedy climbs diverge early), then the next best networks, until the time is up."""
         def finished() -> list[Candidate]:
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                           key=lambda c: (-rank(c), c.fit_index))
@@ -311,6 +314,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 if candidate.key not in polished:
                     polish(candidate)
             return
+        turn = 0
         while time.perf_counter() < end_time:
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
@@ -319,10 +323,13 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 polish(ranked[0])
                 continue
             sizes: dict[int, Candidate] = {}
-            for c in finished():
+            for c in ranked:
                 sizes.setdefault(c.crn.num_reactions, c)
-            fresh = sorted((c for c in sizes.values() if c.key not in polished), key=lambda c: c.crn.num_reactions)
-            polish(fresh[0] if fresh else ranked[0])
+            by_size = sorted(sizes.values(), key=lambda c: c.crn.num_reactions)
+            pending = sorted((c for c in runners_up if c.key not in polished), key=rank, reverse=True)
+            queues = [q for q in ((by_size, pending) if turn % 2 == 0 else (pending, by_size)) if q]
+            turn += 1
+            polish(queues[0][0] if queues else ranked[0])
 
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
         value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
