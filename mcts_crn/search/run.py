@@ -292,7 +292,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 molecules = float(crn.reactants.sum() + crn.products.sum())
                 scores.append((screen(crn, candidate.fit) - config.simplicity * molecules, len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
-            fitted = [fit_state(crn, candidate.fit) for _, _, crn in scores[:config.polish_refits]]
+            fitted = []
+            for _, _, crn in scores[:config.polish_refits]:
+                if fitted and end_time is not None and time.perf_counter() >= end_time:
+                    break
+                fitted.append(fit_state(crn, candidate.fit))
             better = sorted((c for c in fitted if rank(c) > rank(candidate)), key=rank, reverse=True)
             if not better:
                 return
