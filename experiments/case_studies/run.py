@@ -755,8 +755,8 @@ def _fmt(value: float, digits: int = 4) -> str:
 def rate_table(crn: Crn, fit: FitResult) -> list[str]:
     lines = ["| reaction | k | s.e. of ln k | k x/÷ exp(2 s.e.) |", "|---|---:|---:|---|"]
     for text, k, se in zip(crn.reactions_text(), fit.rates, fit.rate_se):
-        if math.isfinite(se):
-            factor = math.exp(min(2 * se, 700))
+        if math.isfinite(se) and 2 * se < 50:  # beyond a factor e^50 the interval says nothing
+            factor = math.exp(2 * se)
             span = f"{_fmt(k / factor, 3)} - {_fmt(k * factor, 3)}"
         else:
             span = "not determined"
