@@ -345,7 +345,8 @@ class SearchConfig(_Config):
         by a new latent enzyme; the reverse of a reaction added; one coefficient changed by one; one of the ``polish_additions`` reactions
         of highest prior added) take the one that raises the reward most, while one does. The MDP only
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
-        are there; these moves add them together. With a time limit, polishing starts from the best
+        are there; these moves add them together. Without a time limit, polishing may make as many fits
+        (screening fits included) as the tree search made. With a time limit, polishing starts from the best
         network, then from the best network of each size (smallest first), then from the next best ones,
         until the time is up. 0 turns it off.
     polish_refits : int

@@ -250,6 +250,15 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best_value = max(best_value, candidate.reward)
         return best_value
 
+    polish_limit = [0]  # without a time limit: the fits (full and screening) polishing may reach
+
+    def out_of_budget() -> bool:
+        """Polishing must stop: the time is up, or (without a time limit) it has made as many fits as the
+        tree search did, counting screening fits."""
+        if end_time is not None:
+            return time.perf_counter() >= end_time
+        return len(trace) + len(screened) >= polish_limit[0]
+
     polished: set[str] = set()
     runners_up: list[Candidate] = []
     screened: dict[str, float] = {}
@@ -273,7 +282,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         logger.info("polish from %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
         while True:
             polished.add(candidate.key)
-            if end_time is not None and time.perf_counter() >= end_time:
+            if out_of_budget():
                 return
             options = moves.neighbours(candidate.crn, candidate.fit.rates, max_order=config.max_order,
                                        max_latent=config.max_latent)
@@ -287,14 +296,14 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                     unique.setdefault(crn.canonical_key(), crn)
             scores = []
             for key, crn in unique.items():
-                if end_time is not None and time.perf_counter() >= end_time:
+                if out_of_budget():
                     break
                 molecules = float(crn.reactants.sum() + crn.products.sum())
                 scores.append((screen(crn, candidate.fit) - config.simplicity * molecules, len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
             fitted = []
             for _, _, crn in scores[:config.polish_refits]:
-                if fitted and end_time is not None and time.perf_counter() >= end_time:
+                if fitted and out_of_budget():
                     break
                 fitted.append(fit_state(crn, candidate.fit))
             better = sorted((c for c in fitted if rank(c) > rank(candidate)), key=rank, reverse=True)
@@ -314,6 +323,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                           key=lambda c: (-rank(c), c.fit_index))
 
         if end_time is None:
+            polish_limit[0] = 2 * len(trace) + len(screened)
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
                     polish(candidate)
