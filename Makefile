@@ -7,6 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 EXAMPLE ?= michaelis_menten
+TIME_LIMIT ?= 180
 
 .PHONY: install demo test test-all bench clean
 
@@ -21,7 +22,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml Makefile
 	touch $@
 
 demo: install
-	$(BIN)/python -m mcts_crn.search --example $(EXAMPLE)
+	$(BIN)/python -m mcts_crn.search --example $(EXAMPLE) --time-limit $(TIME_LIMIT)
 
 test: install
 	$(BIN)/python -m pytest -q
