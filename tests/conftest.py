@@ -5,6 +5,18 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny graphs: thread synchronization on a shared machine costs more than it saves (torch is imported
+    only by the tests that ask for this)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():

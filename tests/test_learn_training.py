@@ -17,12 +17,7 @@ QUICK_TRAIN = TrainConfig(iterations=1, games_per_iteration=1, simulations=6, st
                           min_visits=1)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_policy_target_mixes_visits_and_edits():

@@ -22,13 +22,7 @@ def _trained_like(model: CrnGnn, seed: int = 0) -> CrnGnn:
     return model.eval()
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny graphs: thread synchronization on a shared machine costs more than it saves."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

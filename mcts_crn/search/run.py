@@ -112,6 +112,11 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
     return bigger
 
 
+def _molecules(crn: Crn) -> float:
+    """Molecules on both sides of all reactions: the simplicity of ``SearchConfig.simplicity``."""
+    return float(crn.reactants.sum() + crn.products.sum())
+
+
 def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the ``keep`` largest logits and their softmax probabilities (renormalized over them)."""
     order = np.argsort(-logits, kind="stable")[:keep]
@@ -211,8 +216,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     def rank(candidate: Candidate) -> float:
         """The reward less ``config.simplicity`` per molecule in the reactions: networks that fit alike
         (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their simplicity."""
-        crn = candidate.crn
-        return candidate.reward - config.simplicity * float(crn.reactants.sum() + crn.products.sum())
+        return candidate.reward - config.simplicity * _molecules(candidate.crn)
 
     def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
         key = crn.canonical_key()
@@ -250,23 +254,23 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best_value = max(best_value, candidate.reward)
         return best_value
 
-    polish_limit = [0]  # without a time limit: the fits (full and screening) polishing may reach
+    polish_limit = 0  # without a time limit: the fits (full and screening) polishing may reach
 
     def out_of_budget() -> bool:
         """Polishing must stop: the time is up, or (without a time limit) it has made as many fits as the
         tree search did, counting screening fits."""
         if end_time is not None:
             return time.perf_counter() >= end_time
-        return len(trace) + len(screened) >= polish_limit[0]
+        return len(trace) + len(screened) >= polish_limit
 
     polished: set[str] = set()
     runners_up: list[Candidate] = []
     screened: dict[str, float] = {}
     screen_config = dataclasses.replace(fit_config, num_starts=1, holdout=False)
 
-    def screen(crn: Crn, parent_fit: FitResult) -> float:
-        """A cheap reward of a neighbour (one warm-started fit, no hold-out refit), to rank neighbours."""
-        key = crn.canonical_key()
+    def screen(crn: Crn, key: str, parent_fit: FitResult) -> float:
+        """A cheap reward of a neighbour with canonical key ``key`` (one warm-started fit, no hold-out
+        refit), to rank neighbours."""
         if key in fits:
             return fits[key].reward
         if key not in screened:
@@ -298,8 +302,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             for key, crn in unique.items():
                 if out_of_budget():
                     break
-                molecules = float(crn.reactants.sum() + crn.products.sum())
-                scores.append((screen(crn, candidate.fit) - config.simplicity * molecules, len(scores), crn))
+                scores.append((screen(crn, key, candidate.fit) - config.simplicity * _molecules(crn), len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
             fitted = []
             for _, _, crn in scores[:config.polish_refits]:
@@ -322,8 +325,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                           key=lambda c: (-rank(c), c.fit_index))
 
+        nonlocal polish_limit
         if end_time is None:
-            polish_limit[0] = 2 * len(trace) + len(screened)
+            polish_limit = 2 * len(trace) + len(screened)
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
                     polish(candidate)
