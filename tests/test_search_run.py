@@ -136,3 +136,21 @@ def test_equivalent_networks_are_ranked_by_simplicity():
     assert ranked[1:3] == equivalents
     rewards = [c.reward for c in [result.best, *result.alternatives]][:3]
     np.testing.assert_allclose(rewards, rewards[0], rtol=1e-4)
+
+
+def test_equivalent_logistic_networks_prefer_the_smallest_change():
+    """``T -> 2 T; 2 T -> T`` and ``T -> 2 T; 2 T -> 0`` (at half the rate) give the same logistic ODE: the
+    search reports the reactions that change the state least, ``2 T -> T`` (the molecule count alone
+    prefers ``2 T -> 0``)."""
+    from mcts_crn import Dataset, simulate
+
+    truth = Crn.from_text("T -> 2 T\n2 T -> T", observed=["T"])
+    times = np.linspace(0.0, 8.0, 25)
+    clean = simulate(truth, np.array([1.0, 0.01]), np.array([5.0]), times)
+    noisy = clean * (1 + 0.05 * np.random.default_rng(1).standard_normal(clean.shape))
+    data = Dataset.from_arrays(["T"], (times, noisy), noise=0.05, initial_values={"T": 5.0})
+    result = run_search(data, config=SearchConfig(num_simulations=30, max_order=2, max_reactions=3), rng=0)
+    ranked = [c.key for c in [result.best, *result.alternatives]]
+    annihilation = Crn.from_text("T -> 2 T\n2 T -> 0", observed=["T"]).canonical_key()
+    assert annihilation in ranked[1:]
+    assert result.best.key == truth.canonical_key()

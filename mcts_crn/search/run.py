@@ -112,9 +112,13 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
     return bigger
 
 
-def _molecules(crn: Crn) -> float:
-    """Molecules on both sides of all reactions: the simplicity of ``SearchConfig.simplicity``."""
-    return float(crn.reactants.sum() + crn.products.sum())
+def _complexity(crn: Crn) -> float:
+    """The complexity that ``SearchConfig.simplicity`` weighs: twice the molecules a reaction changes
+    (``|products - reactants|`` summed over species) plus the molecules on both sides, summed over
+    reactions. Among networks with the same ODE the one whose reactions change the state least wins
+    (``2 T -> T`` over ``2 T -> 0`` at half the rate; ``0 -> X`` over ``0 -> 3 X``), then the one with the
+    fewest molecules."""
+    return float(2 * np.abs(crn.stoichiometry).sum() + crn.reactants.sum() + crn.products.sum())
 
 
 def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,9 +218,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     best: list[Candidate | None] = [None]
 
     def rank(candidate: Candidate) -> float:
-        """The reward less ``config.simplicity`` per molecule in the reactions: networks that fit alike
-        (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their simplicity."""
-        return candidate.reward - config.simplicity * _molecules(candidate.crn)
+        """The reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``):
+        networks that fit alike (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their
+        simplicity."""
+        return candidate.reward - config.simplicity * _complexity(candidate.crn)
 
     def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
         key = crn.canonical_key()
@@ -302,7 +307,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             for key, crn in unique.items():
                 if out_of_budget():
                     break
-                scores.append((screen(crn, key, candidate.fit) - config.simplicity * _molecules(crn), len(scores), crn))
+                scores.append((screen(crn, key, candidate.fit) - config.simplicity * _complexity(crn), len(scores), crn))
             scores.sort(key=lambda item: (-item[0], item[1]))
             fitted = []
             for _, _, crn in scores[:config.polish_refits]:
