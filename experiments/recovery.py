@@ -3,7 +3,8 @@
 For each example: 5% noise, the designated observed species (Michaelis-Menten: S and P only, so E and C must
 be found as latent species), ``--latent`` = the model's number of latent species. Prints per model whether
 the best network is the truth (canonical key), the truth's rank among the best and the alternatives, the
-number of fits (and fits until the truth was first fitted), and the wall time.
+number of fits (all fits made, polishing's screening fits included) and the fits made until the truth
+was first fitted, and the wall time.
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
 
@@ -74,8 +75,9 @@ def run_one(name: str, args) -> dict:
     keys = [c.canonical_key() for c in crns]
     rank = keys.index(truth) + 1 if truth in keys else None
     equivalent = bool(crns) and same_ode(crns[0], model.crn)
-    first = next((i + 1 for i, row in enumerate(result["trace"]) if row["key"] == truth), None)
-    return {"name": name, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank, "num_fits": result["num_fits"],
+    first = next((row["fit_calls"] for row in result["trace"] if row["key"] == truth), None)
+    return {"name": name, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank,
+            "num_fits": result["num_fit_calls"],
             "fits_to_truth": first, "wall": wall, "best": result["best"]["reactions"] if result["best"] else None,
             "truth": model.crn.reactions_text()}
 

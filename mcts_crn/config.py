@@ -352,6 +352,9 @@ class SearchConfig(_Config):
     polish_refits : int
         Polishing ranks all neighbours by a cheap fit (the warm start only, no hold-out refit) and fits
         this many of the best in full.
+    polish_beam : int
+        Width of the beam search that polishing turns into where hill climbing stalls (moves that lower the
+        reward are then kept, so the climb can pass between two good networks); 1 is hill climbing alone.
     polish_fraction : float
         With a time limit, the share of it kept for polishing (the tree search gets the rest).
     simplicity : float
@@ -387,6 +390,7 @@ class SearchConfig(_Config):
     polish: int = 3
     polish_additions: int = 8
     polish_refits: int = 4
+    polish_beam: int = 3
     polish_fraction: float = 0.4
     simplicity: float = 1e-4
 
@@ -401,6 +405,9 @@ class SearchConfig(_Config):
             raise ValueError(f"time_limit must be > 0, got {self.time_limit}")
         if self.batch_size < 1 or self.max_children < 1 or self.top_k < 0:
             raise ValueError("batch_size and max_children must be >= 1 and top_k >= 0")
+        if self.polish_beam < 1 or self.polish_refits < 1:
+            raise ValueError(f"polish_beam and polish_refits must be >= 1, got {self.polish_beam} and "
+                             f"{self.polish_refits}")
         if self.simplicity < 0:
             raise ValueError(f"simplicity must be >= 0, got {self.simplicity}")
         if not 0.0 <= self.polish_fraction < 1.0:

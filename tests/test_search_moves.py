@@ -31,6 +31,14 @@ def test_seir_is_sir_with_an_exposed_class_inserted():
     assert moves.insertions(sir, max_order=2, max_latent=0) == []
 
 
+def test_hiv_is_the_target_cell_model_with_an_infected_producer():
+    core = Crn.from_text("0 -> T\nT -> 0\nT + V -> 2 V\nV -> 0", observed=["T", "V"])
+    out = moves.producers(core, max_order=2, max_latent=1)
+    assert as_searched("hiv").canonical_key() in keys(out)
+    assert len(out) == 2  # from the two reactions that make something: 0 -> T and T + V -> 2 V
+    assert moves.producers(core, max_order=2, max_latent=0) == []
+
+
 def test_michaelis_menten_is_a_latent_enzyme_on_s_to_p():
     core = Crn.from_text("S -> P", observed=["S", "P"])
     found = moves.enzymes(core, max_order=2, max_latent=2)
@@ -72,6 +80,18 @@ def test_reversals_and_removals():
     assert keys(moves.reversals(crn)) == {Crn.from_text("2 M <-> D", observed=["M", "D"]).canonical_key()}
     assert moves.reversals(Crn.from_text("2 M <-> D", observed=["M", "D"])) == []
     assert [c.num_reactions for c in moves.removals(crn)] == [0]
+
+
+def test_pair_removals_drop_every_pair_once():
+    """The SEIR climb that ends at the truth plus two compensating reactions: only removing both at once
+    gives the truth."""
+    truth = as_searched("seir")
+    stuck = truth.add_reaction("I -> I + X1").add_reaction("I + R -> 2 R")
+    out = moves.pair_removals(stuck)
+    assert len(out) == 10 and {c.num_reactions for c in out} == {3}
+    assert len(keys(out)) == 10
+    assert truth.canonical_key() in keys(out)
+    assert truth.canonical_key() not in keys(moves.removals(stuck))
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

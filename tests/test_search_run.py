@@ -27,6 +27,11 @@ def test_recovers_a_planted_network_with_the_score_test(dimer_data):
     # the trace holds every fit once, with unique keys
     keys = [row["key"] for row in result.trace]
     assert len(keys) == len(set(keys)) == result.num_fits
+    # every fit made is counted: each trace entry's running count grows by one fit plus the screening
+    # fits and cold refits made since the entry before
+    calls = np.array([row["fit_calls"] for row in result.trace])
+    assert calls[0] == 1 and (np.diff(calls) >= 1).all()
+    assert calls[-1] <= result.num_fit_calls and result.num_fit_calls >= result.num_fits
 
 
 def test_same_seed_same_result(dimer_data):
@@ -154,3 +159,4 @@ def test_equivalent_logistic_networks_prefer_the_smallest_change():
     annihilation = Crn.from_text("T -> 2 T\n2 T -> 0", observed=["T"]).canonical_key()
     assert annihilation in ranked[1:]
     assert result.best.key == truth.canonical_key()
+

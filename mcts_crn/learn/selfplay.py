@@ -194,8 +194,7 @@ def play_game(task: Task, model: CrnGnn, *, config: TrainConfig | None = None,
                         fit_config=fit_config, progress=False)
     samples = search_samples(result, recorder, task.crn, min_visits=config.min_visits,
                              visit_temperature=config.visit_temperature)
-    keys = [row["key"] for row in result.trace]
-    fits_to_truth = keys.index(task.key) + 1 if task.key in keys else 0
+    fits_to_truth = next((row["fit_calls"] for row in result.trace if row["key"] == task.key), 0)
     truth_reward = next((row["reward"] for row in result.trace if row["key"] == task.key), float("nan"))
     if config.demonstrations:
         bound = recorder.inner.bind(task.dataset, result.space)
@@ -205,7 +204,7 @@ def play_game(task: Task, model: CrnGnn, *, config: TrainConfig | None = None,
     record = TaskRecord(
         iteration=iteration, game=game, seed=task.seed, key=task.key, crn=task.crn.to_text(),
         species=",".join(task.crn.species), num_latent=task.num_latent, noise=task.noise,
-        num_fits=result.num_fits, fits_to_truth=fits_to_truth,
+        num_fits=result.num_fit_calls, fits_to_truth=fits_to_truth,
         best_reward=result.best.reward if result.best is not None else float("nan"),
         truth_reward=float(truth_reward), best_key=result.best.key if result.best is not None else "")
     return record, samples

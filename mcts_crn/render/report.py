@@ -56,6 +56,7 @@ def result_dict(result: SearchResult, dataset: Dataset, *, extra_config: dict | 
         "alternatives": [candidate_dict(c) for c in result.alternatives],
         "num_fits": result.num_fits,
         "num_fits_to_best": result.num_fits_to_best,
+        "num_fit_calls": result.num_fit_calls,
         "num_simulations": result.num_simulations,
         "seed": result.seed_entropy,
         "config": {"search": result.config.to_dict(), **(extra_config or {})},

@@ -4,11 +4,14 @@ The MDP builds a network one reaction at a time, so a mechanism whose parts are 
 enzyme and its complex, an exposed class between infection and infectiousness) is hard to reach by single
 additions. These moves edit a network as a modeller would, several reactions at once:
 
-- ``removals``: drop one reaction;
+- ``removals``: drop one reaction; ``pair_removals``: drop two (not among ``neighbours``: polishing
+  tries them when no neighbour improves);
 - ``merges``: two reactions with the same reactants whose rate-weighted net change is an integer vector
   become one reaction;
 - ``insertions``: a reaction goes through a new latent intermediate (``A -> B`` becomes ``A -> X``,
   ``X -> B``; catalysts stay outside: ``S + I -> 2 I`` becomes ``S + I -> I + X``, ``X -> I``);
+- ``producers``: a reaction makes a latent producer that makes its products for its lifetime
+  (``T + V -> 2 V`` becomes ``T + V -> V + X``, ``X -> X + V``, ``X -> 0``: infected cells);
 - ``complexes``: the reactants bind into a new latent complex that then gives the products
   (``E + T -> E`` becomes ``E + T -> X``, ``X -> E``), with and without the complex falling apart again;
 - ``enzymes``: a first-order reaction is catalysed by a new latent enzyme through a new latent complex
@@ -53,6 +56,18 @@ def _add_latent(crn: Crn) -> tuple[Crn, np.ndarray]:
 def removals(crn: Crn) -> list[Crn]:
     """Every network with one reaction fewer."""
     return [crn.remove_reaction(r) for r in range(crn.num_reactions)]
+
+
+def pair_removals(crn: Crn) -> list[Crn]:
+    """Every network with two reactions fewer (for a climb that no single move improves: two spurious
+    reactions that compensate each other must go together)."""
+    out = []
+    for r in range(crn.num_reactions):
+        for q in range(r + 1, crn.num_reactions):
+            keep = np.ones(crn.num_reactions, dtype=bool)
+            keep[[r, q]] = False
+            out.append(Crn(crn.species, crn.latent, crn.reactants[keep], crn.products[keep]))
+    return out
 
 
 def merges(crn: Crn, rates: np.ndarray, max_order: int) -> list[Crn]:
@@ -108,6 +123,28 @@ def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
         if first.sum() > max_order or made.sum() > max_order:
             continue
         new = _with(bigger, (r,), [(bigger.reactants[r], first), (x, made)])
+        if new is not None:
+            out.append(new)
+    return out
+
+
+def producers(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where one reaction makes a new latent producer ``X`` instead of its products, and ``X``
+    makes them at a rate for its lifetime: ``A -> B`` becomes ``A -> C + X``, ``X -> X + (B - C)`` and
+    ``X -> 0`` (``C`` the catalysts; an infected cell releasing virions, an mRNA making protein)."""
+    if crn.num_latent >= max_latent:
+        return []
+    bigger, x = _add_latent(crn)
+    out = []
+    for r in range(crn.num_reactions):
+        net = bigger.stoichiometry[r]
+        made = np.maximum(net, 0)
+        if not made.any():
+            continue
+        first = bigger.reactants[r] - np.maximum(-net, 0) + x
+        if first.sum() > max_order or made.sum() + 1 > max_order:
+            continue
+        new = _with(bigger, (r,), [(bigger.reactants[r], first), (x, x + made), (x, 0 * x)])
         if new is not None:
             out.append(new)
     return out
@@ -183,5 +220,5 @@ def mutations(crn: Crn, max_order: int) -> list[Crn]:
 def neighbours(crn: Crn, rates: np.ndarray, *, max_order: int, max_latent: int) -> list[Crn]:
     """Every move above from ``crn`` (with fitted ``rates``, for the merges), in that order."""
     return (removals(crn) + merges(crn, rates, max_order) + insertions(crn, max_order, max_latent)
-            + complexes(crn, max_order, max_latent) + enzymes(crn, max_order, max_latent) + reversals(crn)
+            + producers(crn, max_order, max_latent) + complexes(crn, max_order, max_latent) + enzymes(crn, max_order, max_latent) + reversals(crn)
             + mutations(crn, max_order))

@@ -61,11 +61,14 @@ class SearchResult:
         Networks fitted (each once, transpositions included).
     num_fits_to_best : int
         1-based position of the best network in the fit order.
+    num_fit_calls : int
+        All fits made: ``num_fits``, plus polishing's screening fits, plus the cold refits of networks that
+        became the best so far. Each trace entry's ``fit_calls`` counts them up to that network's fit.
     num_simulations : int
         Tree simulations run.
     trace : list of dict
         One entry per fit, in order: ``key``, ``reactions``, ``reward``, ``loss``, ``num_params``,
-        ``complete``, ``success``.
+        ``complete``, ``success``, ``fit_calls``.
     root_statistics : list of dict
         The root's edges: ``action``, ``prior``, ``visits``, ``mean``, ``best``.
     seed_entropy : int
@@ -91,6 +94,7 @@ class SearchResult:
     tree: T.Tree
     states: list[Crn]
     space: ActionSpace
+    num_fit_calls: int = 0
 
     @property
     def version(self) -> str:
@@ -216,6 +220,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     fits: dict[str, Candidate] = {}
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
+    refits = [0]  # cold refits of new best networks
+    screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
 
     def rank(candidate: Candidate) -> float:
         """The reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``):
@@ -231,12 +237,22 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         fit = fit_rates(crn, dataset, config=fit_config, warm_start=parent_fit,
                         rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index)))
         value = reward(fit, crn, dataset, config=reward_config) if fit.success else 0.0
+        complete = bool(space.legal_mask(crn)[space.STOP])
+        if (complete and parent_fit is not None and best[0] is not None
+                and value - config.simplicity * _complexity(crn) > rank(best[0])):
+            # a new best network: a warm start from its parent can end in a poorer basin than a cold
+            # multistart (and then loses to itself plus a spurious reaction), so it is also fitted cold
+            refits[0] += 1
+            cold = fit_rates(crn, dataset, config=fit_config,
+                             rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (3, index)))
+            cold_value = reward(cold, crn, dataset, config=reward_config) if cold.success else 0.0
+            if cold_value > value:
+                fit, value = cold, cold_value
         candidate = Candidate(crn, fit, float(value), key, index + 1)
         fits[key] = candidate
-        complete = bool(space.legal_mask(crn)[space.STOP])
         trace.append({"key": key, "reactions": crn.reactions_text(), "reward": candidate.reward,
                       "loss": float(fit.loss), "num_params": int(fit.num_params), "complete": complete,
-                      "success": bool(fit.success)})
+                      "success": bool(fit.success), "fit_calls": len(trace) + 1 + len(screened) + refits[0]})
         if complete and (best[0] is None or rank(candidate) > rank(best[0])):
             best[0] = candidate
         return candidate
@@ -266,11 +282,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         tree search did, counting screening fits."""
         if end_time is not None:
             return time.perf_counter() >= end_time
-        return len(trace) + len(screened) >= polish_limit
+        return len(trace) + len(screened) + refits[0] >= polish_limit
 
     polished: set[str] = set()
     runners_up: list[Candidate] = []
-    screened: dict[str, float] = {}
     screen_config = dataclasses.replace(fit_config, num_starts=1, holdout=False)
 
     def screen(crn: Crn, key: str, parent_fit: FitResult) -> float:
@@ -284,60 +299,91 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             screened[key] = float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
         return screened[key]
 
+    def proposals(member: Candidate, stalled: bool) -> list[Crn]:
+        """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
+        highest prior, or, once no neighbour improves, the pair removals."""
+        if stalled:
+            return moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
+        options = moves.neighbours(member.crn, member.fit.rates, max_order=config.max_order,
+                                   max_latent=config.max_latent)
+        if member.crn.num_reactions < config.max_reactions:
+            (actions, _), = priors_for([member.crn], [member.fit])[0]
+            adds = actions[actions < space.num_reaction_actions][:config.polish_additions]
+            options += [space.apply(member.crn, int(a)) for a in adds]
+        return options
+
     def polish(candidate: Candidate) -> None:
-        """Hill climbing from a finished network over ``moves.neighbours`` and the ``polish_additions``
-        additions of highest prior: every neighbour is screened (``screen``), the ``polish_refits`` best are
-        fitted in full, and the one that raises the reward most is taken, while one does."""
+        """Hill climbing from a finished network that widens into a beam search where it stalls.
+
+        Every move from every member of the beam (``proposals``) is screened (``screen``), the
+        ``polish_refits`` best per member are fitted in full, and the beam becomes the best of itself and
+        them, while that changes it. When nothing changes it, removing two reactions at once is tried;
+        when that fails too, the beam widens from one network to ``polish_beam`` (moves that lower the
+        reward are kept, to pass between two good networks), and narrows again to its best network once
+        that beats the network where the climb stalled."""
         logger.info("polish from %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
+        beam, stalled, width, stalled_at = [candidate], False, 1, -math.inf
         while True:
-            polished.add(candidate.key)
+            polished.update(member.key for member in beam)
             if out_of_budget():
                 return
-            options = moves.neighbours(candidate.crn, candidate.fit.rates, max_order=config.max_order,
-                                       max_latent=config.max_latent)
-            if candidate.crn.num_reactions < config.max_reactions:
-                (actions, p), = priors_for([candidate.crn], [candidate.fit])[0]
-                adds = actions[actions < space.num_reaction_actions][:config.polish_additions]
-                options += [space.apply(candidate.crn, int(a)) for a in adds]
-            unique: dict[str, Crn] = {}
-            for crn in options:
-                if space.admissible(crn):
-                    unique.setdefault(crn.canonical_key(), crn)
+            members = {member.key for member in beam}
+            options: dict[str, tuple[Crn, Candidate]] = {}
+            for member in beam:
+                for crn in proposals(member, stalled):
+                    if space.admissible(crn):
+                        options.setdefault(crn.canonical_key(), (crn, member))
             scores = []
-            for key, crn in unique.items():
+            for key, (crn, member) in options.items():
+                if key in members:
+                    continue
                 if out_of_budget():
                     break
-                scores.append((screen(crn, key, candidate.fit) - config.simplicity * _complexity(crn), len(scores), crn))
+                scores.append((screen(crn, key, member.fit) - config.simplicity * _complexity(crn), len(scores),
+                               crn, member))
             scores.sort(key=lambda item: (-item[0], item[1]))
-            fitted = []
-            for _, _, crn in scores[:config.polish_refits]:
+            fitted: list[Candidate] = []
+            for _, _, crn, member in scores[:config.polish_refits * len(beam)]:
                 if fitted and out_of_budget():
                     break
-                fitted.append(fit_state(crn, candidate.fit))
-            better = sorted((c for c in fitted if rank(c) > rank(candidate)), key=rank, reverse=True)
-            if not better:
-                return
-            candidate = better[0]
-            runners_up.extend(better[1:])
-            logger.info("  polished to %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
+                fitted.append(fit_state(crn, member.fit))
+            pool = {c.key: c for c in beam + fitted}
+            new_beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
+            if {c.key for c in new_beam} == members:
+                if not stalled:
+                    stalled = True  # no single move changes the beam: try removing two reactions at once
+                elif width < config.polish_beam:
+                    width, stalled, stalled_at = config.polish_beam, False, rank(beam[0])
+                else:
+                    return
+                continue
+            stalled = False
+            if width > 1 and rank(new_beam[0]) > stalled_at:
+                new_beam, width = new_beam[:1], 1  # past the stall: climb from the best again
+            kept = {c.key for c in new_beam}
+            runners_up.extend(c for c in fitted if c.key not in kept and rank(c) > rank(beam[0]))
+            if new_beam[0].key != beam[0].key:
+                logger.info("  polished to %s (reward %.4f)", "; ".join(new_beam[0].crn.reactions_text()),
+                            new_beam[0].reward)
+            beam = new_beam
 
     def polish_phase() -> None:
         """Polish the ``polish`` best finished networks. With a time limit: the best one first, then, in
-        turn, the best network of each size from the smallest up (mechanism moves on a small core are cheap
-        and matter most) and the best runner-up of earlier climbs (an improving move that was not taken:
-        greedy climbs diverge early), then the next best networks, until the time is up."""
+        turn, the best unpolished network of the next size (sizes in a cycle from the smallest up: mechanism
+        moves on a small core are cheap and matter most) and the best runner-up of earlier climbs (an
+        improving move that was not taken: greedy climbs diverge early), until the time is up."""
         def finished() -> list[Candidate]:
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                           key=lambda c: (-rank(c), c.fit_index))
 
         nonlocal polish_limit
         if end_time is None:
-            polish_limit = 2 * len(trace) + len(screened)
+            polish_limit = 2 * (len(trace) + len(screened) + refits[0])
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
                     polish(candidate)
             return
-        turn = 0
+        turn, last_size = 0, 0
         while time.perf_counter() < end_time:
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
@@ -348,11 +394,14 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             sizes: dict[int, Candidate] = {}
             for c in ranked:
                 sizes.setdefault(c.crn.num_reactions, c)
-            by_size = sorted(sizes.values(), key=lambda c: c.crn.num_reactions)
             pending = sorted((c for c in runners_up if c.key not in polished), key=rank, reverse=True)
-            queues = [q for q in ((by_size, pending) if turn % 2 == 0 else (pending, by_size)) if q]
+            if turn % 2 == 0 or not pending:
+                # the sizes in turn, smallest first: the next size above the last one, or the smallest
+                last_size = min((n for n in sizes if n > last_size), default=min(sizes))
+                polish(sizes[last_size])
+            else:
+                polish(pending[0])
             turn += 1
-            polish(queues[0][0] if queues else ranked[0])
 
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
         value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
@@ -471,4 +520,5 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         best=best_candidate, alternatives=complete[1:1 + config.top_k], num_fits=len(trace),
         num_fits_to_best=best_candidate.fit_index if best_candidate else 0, num_simulations=num_simulations,
         trace=trace, root_statistics=root_statistics, seed_entropy=int(seed.entropy), config=config,
-        elapsed=time.perf_counter() - start_time, tree=tree, states=states, space=space)
+        elapsed=time.perf_counter() - start_time, tree=tree, states=states, space=space,
+        num_fit_calls=len(trace) + len(screened) + refits[0])
