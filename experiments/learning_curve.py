@@ -38,7 +38,7 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int):
 
     config = json.loads((run / "config.json").read_text())
     task_config = TaskConfig.from_dict(config["task"])
-    training = {t.key for t in ReplayBuffer(run / "replay.h5").tasks()} if (run / "replay.h5").exists() else set()
+    training = {t.key for t in ReplayBuffer(run / "replay.h5", read_only=True).tasks()} if (run / "replay.h5").exists() else set()
     tasks, keys = [], set()
     for j in range(num_tasks):
         task = generate_task(np.random.SeedSequence(seed, spawn_key=(EVAL_KEY, j)), config=task_config,

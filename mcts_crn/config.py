@@ -355,6 +355,11 @@ class SearchConfig(_Config):
     polish_beam : int
         Width of the beam search that polishing turns into where hill climbing stalls (moves that lower the
         reward are then kept, so the climb can pass between two good networks); 1 is hill climbing alone.
+    polish_beam_steps : int
+        Steps the widened beam may take without beating the network where the climb stalled.
+    polish_min_gain : float
+        Smallest rise of the ranked reward that counts as a step of the climb (smaller ones are moves
+        over a plateau of networks that fit alike, which would use up the time).
     polish_fraction : float
         With a time limit, the share of it kept for polishing (the tree search gets the rest).
     simplicity : float
@@ -391,6 +396,8 @@ class SearchConfig(_Config):
     polish_additions: int = 8
     polish_refits: int = 4
     polish_beam: int = 3
+    polish_beam_steps: int = 4
+    polish_min_gain: float = 1e-3
     polish_fraction: float = 0.4
     simplicity: float = 1e-4
 

@@ -77,6 +77,9 @@ def test_round_trip_and_resumed_appends_lose_nothing(games, tmp_path):
     del buffer
     reopened = ReplayBuffer(path)  # a restart: reopen and append
     reopened.append(record_b, samples_b)
+    # readers (many processes at once: the learning curve's workers) open it without write access
+    reader = ReplayBuffer(path, read_only=True)
+    assert [t.key for t in reader.tasks()] == [record_a.key, record_b.key] and len(reader) == len(reopened)
     assert len(reopened) == len(samples_a) + len(samples_b)
     assert [t.key for t in reopened.tasks()] == [record_a.key, record_b.key]
     assert reopened.tasks()[1] == record_b

@@ -166,11 +166,19 @@ class ReplayBuffer:
         Entropy of the run's seed, written to a new file.
     feature_sizes : dict, optional
         ``{"species": F_s, "reactions": F_r, "graph": F_g, "action_features": F_a}`` for a new file.
+    read_only : bool
+        Open an existing file for reading only (checked, never repaired nor appended to), so that many
+        processes can read it at once.
     """
 
     def __init__(self, path: str | os.PathLike, *, config: dict | None = None, seed: int | None = None,
-                 feature_sizes: dict[str, int] | None = None) -> None:
+                 feature_sizes: dict[str, int] | None = None, read_only: bool = False) -> None:
         self.path = os.fspath(path)
+        if read_only:
+            # many processes may read at once: no write access (HDF5 locks a file opened for writing)
+            with h5py.File(self.path, "r") as f:
+                self._check_versions(f)
+            return
         if not os.path.exists(self.path):
             if feature_sizes is None:
                 raise ValueError(f"{self.path}: a new replay buffer needs feature_sizes")
@@ -206,14 +214,17 @@ class ReplayBuffer:
                                       compression="gzip", compression_opts=1)
         os.replace(temporary, self.path)
 
+    def _check_versions(self, f: h5py.File) -> None:
+        version = f.attrs.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"{self.path}: replay schema_version {version}, expected {SCHEMA_VERSION}")
+        if f.attrs.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(f"{self.path}: replay feature_version {f.attrs.get('feature_version')}, "
+                             f"this package has {FEATURE_VERSION}")
+
     def _check_and_repair(self, config: dict | None) -> None:
         with h5py.File(self.path, "a") as f:
-            version = f.attrs.get("schema_version")
-            if version != SCHEMA_VERSION:
-                raise ValueError(f"{self.path}: replay schema_version {version}, expected {SCHEMA_VERSION}")
-            if f.attrs.get("feature_version") != FEATURE_VERSION:
-                raise ValueError(f"{self.path}: replay feature_version {f.attrs.get('feature_version')}, "
-                                 f"this package has {FEATURE_VERSION}")
+            self._check_versions(f)
             if config is not None and json.loads(f.attrs["config"]) != json.loads(json.dumps(config)):
                 logger.warning("%s: written with another configuration; appending anyway", self.path)
             samples = f["samples"]

@@ -322,7 +322,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         reward are kept, to pass between two good networks), and narrows again to its best network once
         that beats the network where the climb stalled."""
         logger.info("polish from %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
-        beam, stalled, width, stalled_at = [candidate], False, 1, -math.inf
+        beam, stalled, width, stalled_at, wide_steps = [candidate], False, 1, -math.inf, 0
         while True:
             polished.update(member.key for member in beam)
             if out_of_budget():
@@ -349,7 +349,13 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 fitted.append(fit_state(crn, member.fit))
             pool = {c.key: c for c in beam + fitted}
             new_beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
-            if {c.key for c in new_beam} == members:
+            if width == 1:
+                # climbing: a step must gain more than polish_min_gain (no drifting over a plateau)
+                moved = rank(new_beam[0]) > rank(beam[0]) + config.polish_min_gain
+            else:
+                wide_steps += 1
+                moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
+            if not moved:
                 if not stalled:
                     stalled = True  # no single move changes the beam: try removing two reactions at once
                 elif width < config.polish_beam:
@@ -358,8 +364,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                     return
                 continue
             stalled = False
-            if width > 1 and rank(new_beam[0]) > stalled_at:
-                new_beam, width = new_beam[:1], 1  # past the stall: climb from the best again
+            if width > 1 and rank(new_beam[0]) > stalled_at + config.polish_min_gain:
+                new_beam, width, wide_steps = new_beam[:1], 1, 0  # past the stall: climb from the best again
             kept = {c.key for c in new_beam}
             runners_up.extend(c for c in fitted if c.key not in kept and rank(c) > rank(beam[0]))
             if new_beam[0].key != beam[0].key:
