@@ -364,13 +364,14 @@ class SearchConfig(_Config):
         With a time limit, the share of it kept for polishing (the tree search gets the rest).
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
-        alternatives, polishing), not in the reported reward. The complexity is twice the molecules the
-        reactions change plus the molecules on their two sides (``search.run._complexity``). Far below any
-        real difference in fit (1e-4 is a change of chi-square of about 0.05 at 100 points), it decides
-        between networks that fit alike, such as equivalent ODEs (``0 -> 3 X`` against ``0 -> X`` at a
-        third of the rate; ``2 T -> 0`` against ``2 T -> T`` at half the rate), for the network whose
-        reactions change the state least, then for the one with fewer molecules. A convention: no data
-        can tell such networks apart.
+        alternatives, polishing), not in the reported reward. The complexity is five per reaction, twice
+        the molecules the reactions change and the molecules on their two sides (``search.run._complexity``).
+        Far below any real difference in fit (1e-4 is a change of chi-square of about 0.05 at 100 points),
+        it decides between networks that fit alike, such as equivalent ODEs (``0 -> 3 X`` against
+        ``0 -> X`` at a third of the rate; ``2 T -> 0`` against ``2 T -> T`` at half the rate; an enzyme
+        mechanism against its form with the free enzyme eliminated by conservation), for the network with
+        fewer reactions, then whose reactions change the state least, then with fewer molecules. A
+        convention: no data can tell such networks apart.
     """
 
     num_simulations: int | None = 300
