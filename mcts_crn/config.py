@@ -361,7 +361,9 @@ class SearchConfig(_Config):
         Smallest rise of the ranked reward that counts as a step of the climb (smaller ones are moves
         over a plateau of networks that fit alike, which would use up the time).
     polish_fraction : float
-        With a time limit, the share of it kept for polishing (the tree search gets the rest).
+        With a time limit, the share of it kept for polishing (the tree search gets the rest). Its last 2%
+        of the whole time prunes the best network: its single removals are screened and the best fitted,
+        while one ranks higher (also without a time limit, after polishing).
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
         alternatives, polishing), not in the reported reward. The complexity is five per reaction, twice

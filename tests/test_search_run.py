@@ -29,6 +29,10 @@ def test_recovers_a_planted_network_with_the_score_test(dimer_data):
     assert len(keys) == len(set(keys)) == result.num_fits
     # every fit made is counted: each trace entry's running count grows by one fit plus the screening
     # fits and cold refits made since the entry before
+    # pruning: every single removal of the best network was fitted (and ranked lower)
+    fitted = {row["key"] for row in result.trace}
+    for smaller in range(result.best.crn.num_reactions):
+        assert result.best.crn.remove_reaction(smaller).canonical_key() in fitted
     calls = np.array([row["fit_calls"] for row in result.trace])
     assert calls[0] == 1 and (np.diff(calls) >= 1).all()
     assert calls[-1] <= result.num_fit_calls and result.num_fit_calls >= result.num_fits

@@ -283,7 +283,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         """Polishing must stop: the time is up, or (without a time limit) it has made as many fits as the
         tree search did, counting screening fits."""
         if end_time is not None:
-            return time.perf_counter() >= end_time
+            return time.perf_counter() >= polish_end
         return len(trace) + len(screened) + refits[0] >= polish_limit
 
     polished: set[str] = set()
@@ -392,7 +392,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                     polish(candidate)
             return
         turn, last_size = 0, 0
-        while time.perf_counter() < end_time:
+        while time.perf_counter() < polish_end:
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
                 return
@@ -410,6 +410,28 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             else:
                 polish(pending[0])
             turn += 1
+
+    def prune() -> None:
+        """Single removals from the best network, screened, the ``polish_refits`` best fitted in full, while
+        one ranks higher (a spurious reaction in a best network found as the polishing time ran out)."""
+        while best[0] is not None:
+            current = best[0]
+            options: dict[str, Crn] = {}
+            for crn in moves.removals(current.crn):
+                if space.admissible(crn):
+                    options.setdefault(crn.canonical_key(), crn)
+            scores = []
+            for key, crn in options.items():
+                if end_time is not None and time.perf_counter() >= end_time:
+                    return
+                scores.append((screen(crn, key, current.fit) - config.simplicity * _complexity(crn), len(scores), crn))
+            scores.sort(key=lambda item: (-item[0], item[1]))
+            for _, _, crn in scores[:config.polish_refits]:
+                if end_time is not None and time.perf_counter() >= end_time:
+                    return
+                fit_state(crn, current.fit)
+            if best[0] is current:
+                return
 
     def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
         value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
@@ -435,6 +457,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     num_simulations = 0
     # with a time budget, polishing keeps polish_fraction of it
     end_time = None if config.time_limit is None else start_time + config.time_limit
+    # polishing stops a little early: the last 2% of the time prunes the best network
+    polish_end = None if end_time is None else end_time - 0.02 * config.time_limit
     deadline = None if end_time is None else start_time + (1.0 - (config.polish_fraction if config.polish else 0.0)) * config.time_limit
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
@@ -516,6 +540,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         bar.close()
     if config.polish:
         polish_phase()
+        prune()
 
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                       key=lambda c: (-rank(c), c.fit.num_params, c.fit_index))
