@@ -366,14 +366,14 @@ class SearchConfig(_Config):
         while one ranks higher (also without a time limit, after polishing).
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
-        alternatives, polishing), not in the reported reward. The complexity is five per reaction, twice
-        the molecules the reactions change and the molecules on their two sides (``search.run._complexity``).
-        Far below any real difference in fit (1e-4 is a change of chi-square of about 0.05 at 100 points),
-        it decides between networks that fit alike, such as equivalent ODEs (``0 -> 3 X`` against
-        ``0 -> X`` at a third of the rate; ``2 T -> 0`` against ``2 T -> T`` at half the rate; an enzyme
-        mechanism against its form with the free enzyme eliminated by conservation), for the network with
-        fewer reactions, then whose reactions change the state least, then with fewer molecules. A
-        convention: no data can tell such networks apart.
+        alternatives, polishing), not in the reported reward. The complexity is ten per reaction, twice the
+        molecules each reaction creates or destroys and the molecules on their two sides
+        (``search.run._complexity``). Far below any real difference in fit (5e-5 is a change of chi-square
+        of about 0.025 at 100 points), it decides between networks that fit alike, such as equivalent ODEs
+        (``0 -> 3 X`` against ``0 -> X`` at a third of the rate; ``2 T -> 0`` against ``2 T -> T`` at half
+        the rate; an enzyme mechanism against its form with the free enzyme eliminated by conservation),
+        for the network with fewer reactions, then the one closest to conserving molecules, then the one
+        with fewer molecules. A convention: no data can tell such networks apart.
     """
 
     num_simulations: int | None = 300
@@ -402,7 +402,7 @@ class SearchConfig(_Config):
     polish_beam_steps: int = 4
     polish_min_gain: float = 1e-3
     polish_fraction: float = 0.4
-    simplicity: float = 1e-4
+    simplicity: float = 5e-5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "forbidden", tuple(self.forbidden))

@@ -117,14 +117,14 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
 
 
 def _complexity(crn: Crn) -> float:
-    """The complexity that ``SearchConfig.simplicity`` weighs: five per reaction, plus twice the molecules
-    each reaction changes (``|products - reactants|`` summed over species), plus the molecules on both
-    sides. Among networks that fit alike the one with fewer reactions wins (Michaelis-Menten's three
-    over the four-reaction form with the enzyme eliminated by its conservation law), then the one whose
-    reactions change the state least (``2 T -> T`` over ``2 T -> 0`` at half the rate; ``0 -> X`` over
-    ``0 -> 3 X``), then the one with the fewest molecules."""
-    return float(5 * crn.num_reactions + 2 * np.abs(crn.stoichiometry).sum()
-                 + crn.reactants.sum() + crn.products.sum())
+    """The complexity that ``SearchConfig.simplicity`` weighs: ten per reaction, plus twice the molecules
+    each reaction creates or destroys (``|sum of products - reactants|``), plus the molecules on both
+    sides. Among networks that fit alike the one with fewer reactions wins (Michaelis-Menten's three over
+    the four-reaction form with the enzyme eliminated by its conservation law), then the one closest to
+    conserving molecules (``2 T -> T`` over ``2 T -> 0`` at half the rate; ``X -> Y`` over ``X -> X + Y``
+    beside ``X -> 0``; ``0 -> X`` over ``0 -> 3 X``), then the one with the fewest molecules."""
+    change = np.abs(crn.stoichiometry.sum(axis=1)).sum() if crn.num_reactions else 0
+    return float(10 * crn.num_reactions + 2 * change + crn.reactants.sum() + crn.products.sum())
 
 
 def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
