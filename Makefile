@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 EXAMPLE ?= michaelis_menten
-TIME_LIMIT ?= 180
+TIME_LIMIT ?= 480
 
 .PHONY: install demo test test-all bench clean
 
