@@ -38,7 +38,8 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int):
 
     config = json.loads((run / "config.json").read_text())
     task_config = TaskConfig.from_dict(config["task"])
-    training = {t.key for t in ReplayBuffer(run / "replay.h5", read_only=True).tasks()} if (run / "replay.h5").exists() else set()
+    replay = run / "replay.h5"
+    training = {t.key for t in ReplayBuffer(replay, read_only=True).tasks()} if replay.exists() else set()
     tasks, keys = [], set()
     for j in range(num_tasks):
         task = generate_task(np.random.SeedSequence(seed, spawn_key=(EVAL_KEY, j)), config=task_config,
@@ -81,7 +82,8 @@ def _search(job: dict) -> dict:
     result = run_search(task.dataset, config=config, evaluator=evaluator,
                         rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
     fits_to_truth = next((row["fit_calls"] for row in result.trace if row["key"] == task.key), 0)
-    return dict(job, key=task.key, fits_to_truth=fits_to_truth, num_fits=result.num_fit_calls, best_is_truth=result.best is not None and result.best.key == task.key,
+    return dict(job, key=task.key, fits_to_truth=fits_to_truth, num_fits=result.num_fit_calls,
+                best_is_truth=result.best is not None and result.best.key == task.key,
                 seconds=time.perf_counter() - start)
 
 

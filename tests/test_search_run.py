@@ -27,12 +27,12 @@ def test_recovers_a_planted_network_with_the_score_test(dimer_data):
     # the trace holds every fit once, with unique keys
     keys = [row["key"] for row in result.trace]
     assert len(keys) == len(set(keys)) == result.num_fits
-    # every fit made is counted: each trace entry's running count grows by one fit plus the screening
-    # fits and cold refits made since the entry before
     # pruning: every single removal of the best network was fitted (and ranked lower)
     fitted = {row["key"] for row in result.trace}
     for smaller in range(result.best.crn.num_reactions):
         assert result.best.crn.remove_reaction(smaller).canonical_key() in fitted
+    # every fit made is counted: each trace entry's running count grows by one fit plus the screening
+    # fits and cold refits made since the entry before
     calls = np.array([row["fit_calls"] for row in result.trace])
     assert calls[0] == 1 and (np.diff(calls) >= 1).all()
     assert calls[-1] <= result.num_fit_calls and result.num_fit_calls >= result.num_fits
@@ -149,7 +149,7 @@ def test_equivalent_networks_are_ranked_by_simplicity():
 
 def test_equivalent_logistic_networks_prefer_the_smallest_change():
     """``T -> 2 T; 2 T -> T`` and ``T -> 2 T; 2 T -> 0`` (at half the rate) give the same logistic ODE: the
-    search reports the reactions that change the state least, ``2 T -> T`` (the molecule count alone
+    search reports the reactions closest to conserving molecules, ``2 T -> T`` (the molecule count alone
     prefers ``2 T -> 0``)."""
     from mcts_crn import Dataset, simulate
 

@@ -107,9 +107,10 @@ def merges(crn: Crn, rates: np.ndarray, max_order: int) -> list[Crn]:
     return out
 
 
-def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
-    """Networks where one reaction goes through a new latent intermediate ``X``: ``A -> B`` becomes
-    ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides)."""
+def _through_latent(crn: Crn, max_order: int, max_latent: int, *, producer: bool) -> list[Crn]:
+    """Networks where one reaction ``A -> B`` makes a new latent species ``X`` instead of its products:
+    ``A -> C + X`` (``C`` the catalysts, species on both sides), then ``X -> B - C`` (an intermediate) or,
+    with ``producer``, ``X -> X + (B - C)`` and ``X -> 0``."""
     if crn.num_latent >= max_latent:
         return []
     bigger, x = _add_latent(crn)
@@ -120,34 +121,26 @@ def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
         if not made.any():
             continue
         first = bigger.reactants[r] - np.maximum(-net, 0) + x
-        if first.sum() > max_order or made.sum() > max_order:
+        steps = [(x, x + made), (x, 0 * x)] if producer else [(x, made)]
+        if first.sum() > max_order or any(products.sum() > max_order for _, products in steps):
             continue
-        new = _with(bigger, (r,), [(bigger.reactants[r], first), (x, made)])
+        new = _with(bigger, (r,), [(bigger.reactants[r], first), *steps])
         if new is not None:
             out.append(new)
     return out
+
+
+def insertions(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where one reaction goes through a new latent intermediate ``X``: ``A -> B`` becomes
+    ``A -> C + X`` and ``X -> B - C`` (``C`` the catalysts, species on both sides)."""
+    return _through_latent(crn, max_order, max_latent, producer=False)
 
 
 def producers(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     """Networks where one reaction makes a new latent producer ``X`` instead of its products, and ``X``
     makes them at a rate for its lifetime: ``A -> B`` becomes ``A -> C + X``, ``X -> X + (B - C)`` and
     ``X -> 0`` (``C`` the catalysts; an infected cell releasing virions, an mRNA making protein)."""
-    if crn.num_latent >= max_latent:
-        return []
-    bigger, x = _add_latent(crn)
-    out = []
-    for r in range(crn.num_reactions):
-        net = bigger.stoichiometry[r]
-        made = np.maximum(net, 0)
-        if not made.any():
-            continue
-        first = bigger.reactants[r] - np.maximum(-net, 0) + x
-        if first.sum() > max_order or made.sum() + 1 > max_order:
-            continue
-        new = _with(bigger, (r,), [(bigger.reactants[r], first), (x, x + made), (x, 0 * x)])
-        if new is not None:
-            out.append(new)
-    return out
+    return _through_latent(crn, max_order, max_latent, producer=True)
 
 
 def complexes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
@@ -220,5 +213,5 @@ def mutations(crn: Crn, max_order: int) -> list[Crn]:
 def neighbours(crn: Crn, rates: np.ndarray, *, max_order: int, max_latent: int) -> list[Crn]:
     """Every move above from ``crn`` (with fitted ``rates``, for the merges), in that order."""
     return (removals(crn) + merges(crn, rates, max_order) + insertions(crn, max_order, max_latent)
-            + producers(crn, max_order, max_latent) + complexes(crn, max_order, max_latent) + enzymes(crn, max_order, max_latent) + reversals(crn)
-            + mutations(crn, max_order))
+            + producers(crn, max_order, max_latent) + complexes(crn, max_order, max_latent)
+            + enzymes(crn, max_order, max_latent) + reversals(crn) + mutations(crn, max_order))

@@ -94,7 +94,7 @@ class SearchResult:
     tree: T.Tree
     states: list[Crn]
     space: ActionSpace
-    num_fit_calls: int = 0
+    num_fit_calls: int
 
     @property
     def version(self) -> str:
@@ -225,11 +225,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     refits = [0]  # cold refits of new best networks
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
 
-    def rank(candidate: Candidate) -> float:
-        """The reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``):
+    def score(value: float, crn: Crn) -> float:
+        """A reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``):
         networks that fit alike (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their
         simplicity."""
-        return candidate.reward - config.simplicity * _complexity(candidate.crn)
+        return value - config.simplicity * _complexity(crn)
+
+    def rank(candidate: Candidate) -> float:
+        return score(candidate.reward, candidate.crn)
+
+    def fit_calls() -> int:
+        """Fits made so far: full fits, polishing's screening fits and cold refits."""
+        return len(trace) + len(screened) + refits[0]
 
     def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
         key = crn.canonical_key()
@@ -239,22 +246,21 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         fit = fit_rates(crn, dataset, config=fit_config, warm_start=parent_fit,
                         rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index)))
         value = reward(fit, crn, dataset, config=reward_config) if fit.success else 0.0
+        candidate = Candidate(crn, fit, float(value), key, index + 1)
         complete = bool(space.legal_mask(crn)[space.STOP])
-        if (complete and parent_fit is not None and best[0] is not None
-                and value - config.simplicity * _complexity(crn) > rank(best[0])):
+        if complete and parent_fit is not None and best[0] is not None and rank(candidate) > rank(best[0]):
             # a new best network: a warm start from its parent can end in a poorer basin than a cold
             # multistart (and then loses to itself plus a spurious reaction), so it is also fitted cold
             refits[0] += 1
             cold = fit_rates(crn, dataset, config=fit_config,
                              rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (3, index)))
             cold_value = reward(cold, crn, dataset, config=reward_config) if cold.success else 0.0
-            if cold_value > value:
-                fit, value = cold, cold_value
-        candidate = Candidate(crn, fit, float(value), key, index + 1)
+            if cold_value > candidate.reward:
+                candidate = Candidate(crn, cold, float(cold_value), key, index + 1)
         fits[key] = candidate
         trace.append({"key": key, "reactions": crn.reactions_text(), "reward": candidate.reward,
-                      "loss": float(fit.loss), "num_params": int(fit.num_params), "complete": complete,
-                      "success": bool(fit.success), "fit_calls": len(trace) + 1 + len(screened) + refits[0]})
+                      "loss": float(candidate.fit.loss), "num_params": int(candidate.fit.num_params),
+                      "complete": complete, "success": bool(candidate.fit.success), "fit_calls": fit_calls() + 1})
         if complete and (best[0] is None or rank(candidate) > rank(best[0])):
             best[0] = candidate
         return candidate
@@ -284,7 +290,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         tree search did, counting screening fits."""
         if end_time is not None:
             return time.perf_counter() >= polish_end
-        return len(trace) + len(screened) + refits[0] >= polish_limit
+        return fit_calls() >= polish_limit
 
     polished: set[str] = set()
     runners_up: list[Candidate] = []
@@ -300,6 +306,17 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                             rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (2, len(screened))))
             screened[key] = float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
         return screened[key]
+
+    def by_screen(options: dict[str, tuple[Crn, Candidate]], stop) -> list[tuple[Crn, Candidate]]:
+        """``options`` (canonical key -> network, the network it was made from) screened from their
+        parents' fits (``screen``) and sorted by rank, best first; screening ends when ``stop()``."""
+        scores = []
+        for key, (crn, parent) in options.items():
+            if stop():
+                break
+            scores.append((score(screen(crn, key, parent.fit), crn), len(scores), crn, parent))
+        scores.sort(key=lambda item: (-item[0], item[1]))
+        return [(crn, parent) for _, _, crn, parent in scores]
 
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
@@ -335,17 +352,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 for crn in proposals(member, stalled):
                     if space.admissible(crn):
                         options.setdefault(crn.canonical_key(), (crn, member))
-            scores = []
-            for key, (crn, member) in options.items():
-                if key in members:
-                    continue
-                if out_of_budget():
-                    break
-                scores.append((screen(crn, key, member.fit) - config.simplicity * _complexity(crn), len(scores),
-                               crn, member))
-            scores.sort(key=lambda item: (-item[0], item[1]))
+            for key in members:
+                options.pop(key, None)
             fitted: list[Candidate] = []
-            for _, _, crn, member in scores[:config.polish_refits * len(beam)]:
+            for crn, member in by_screen(options, out_of_budget)[:config.polish_refits * len(beam)]:
                 if fitted and out_of_budget():
                     break
                 fitted.append(fit_state(crn, member.fit))
@@ -386,7 +396,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         nonlocal polish_limit
         if end_time is None:
-            polish_limit = 2 * (len(trace) + len(screened) + refits[0])
+            polish_limit = 2 * fit_calls()
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
                     polish(candidate)
@@ -414,20 +424,15 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     def prune() -> None:
         """Single removals from the best network, screened, the ``polish_refits`` best fitted in full, while
         one ranks higher (a spurious reaction in a best network found as the polishing time ran out)."""
+        def out_of_time() -> bool:
+            return end_time is not None and time.perf_counter() >= end_time
+
         while best[0] is not None:
             current = best[0]
-            options: dict[str, Crn] = {}
-            for crn in moves.removals(current.crn):
-                if space.admissible(crn):
-                    options.setdefault(crn.canonical_key(), crn)
-            scores = []
-            for key, crn in options.items():
-                if end_time is not None and time.perf_counter() >= end_time:
-                    return
-                scores.append((screen(crn, key, current.fit) - config.simplicity * _complexity(crn), len(scores), crn))
-            scores.sort(key=lambda item: (-item[0], item[1]))
-            for _, _, crn in scores[:config.polish_refits]:
-                if end_time is not None and time.perf_counter() >= end_time:
+            options = {crn.canonical_key(): (crn, current) for crn in moves.removals(current.crn)
+                       if space.admissible(crn)}
+            for crn, _ in by_screen(options, out_of_time)[:config.polish_refits]:
+                if out_of_time():
                     return
                 fit_state(crn, current.fit)
             if best[0] is current:
@@ -554,4 +559,4 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         num_fits_to_best=best_candidate.fit_index if best_candidate else 0, num_simulations=num_simulations,
         trace=trace, root_statistics=root_statistics, seed_entropy=int(seed.entropy), config=config,
         elapsed=time.perf_counter() - start_time, tree=tree, states=states, space=space,
-        num_fit_calls=len(trace) + len(screened) + refits[0])
+        num_fit_calls=fit_calls())
