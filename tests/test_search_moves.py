@@ -133,3 +133,15 @@ def test_mutations_change_one_coefficient_by_one():
                    + np.abs(c.products.sum(0) - crn.products.sum(0)).sum())
         assert c.num_reactions == crn.num_reactions and changed == 1
         assert (c.reactants.sum(1) <= 2).all() and (c.products.sum(1) <= 2).all()
+
+
+@pytest.mark.parametrize("core", ["0 -> X\nX -> 0\nX -> Y\nY -> 0", "0 -> X\nX -> 0\nX + Y -> 2 Y\nY -> 0"])
+def test_malaria_is_a_conversion_driven_by_a_bursting_free_stage(core):
+    crn = Crn.from_text(core, observed=["X", "Y"])
+    out = moves.free_stages(crn, max_order=2, max_latent=1)
+    assert as_searched("malaria").canonical_key() in keys(out)
+    shedding = Crn.from_text("0 -> X\nX -> 0\nY -> 0\nX + X1 -> Y\nY -> Y + X1\nX1 -> 0", observed=["X", "Y"])
+    assert shedding.canonical_key() in keys(out)
+    assert len(out) == 2  # only the one reaction that turns one X into one Y qualifies
+    assert moves.free_stages(crn, max_order=2, max_latent=0) == []
+    assert moves.free_stages(crn, max_order=1, max_latent=1) == []

@@ -12,6 +12,9 @@ additions. These moves edit a network as a modeller would, several reactions at 
   ``X -> B``; catalysts stay outside: ``S + I -> 2 I`` becomes ``S + I -> I + X``, ``X -> I``);
 - ``producers``: a reaction makes a latent producer that makes its products for its lifetime
   (``T + V -> 2 V`` becomes ``T + V -> V + X``, ``X -> X + V``, ``X -> 0``: infected cells);
+- ``free_stages``: a conversion is driven by a new latent free stage that its product releases
+  (``X -> Y`` becomes ``X + M -> Y``, ``M -> 0``, with ``Y -> Y + M`` (shedding) or ``Y -> 0`` turned
+  into ``Y -> 2 M`` (bursting): merozoites from infected red cells, virions from lysed cells);
 - ``complexes``: the reactants bind into a new latent complex that then gives the products
   (``E + T -> E`` becomes ``E + T -> X``, ``X -> E``), with and without the complex falling apart again;
 - ``enzymes``: a first-order reaction is catalysed by a new latent enzyme through a new latent complex
@@ -143,6 +146,36 @@ def producers(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     return _through_latent(crn, max_order, max_latent, producer=True)
 
 
+def free_stages(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """Networks where a reaction that turns one ``A`` into one ``B`` (``A -> B``, or ``A + C -> B + C``
+    with catalysts ``C``) is driven instead by a new latent free stage ``M`` that ``B`` releases:
+    ``A + M -> B`` and ``M -> 0``, with ``M`` made either by shedding, ``B -> B + M``, or by bursting: each
+    first-order loss ``B -> P`` becomes ``B -> P + 2 M`` (``B -> 2 M`` where ``B`` has no loss).
+
+    Within-host malaria is ``X -> Y`` (or ``X + Y -> 2 Y``) this way: red cells ``X`` are invaded by
+    merozoites ``M``, and infected cells ``Y`` burst into merozoites."""
+    if crn.num_latent >= max_latent or max_order < 2:
+        return []
+    bigger, m = _add_latent(crn)
+    out = []
+    for r in range(crn.num_reactions):
+        net = bigger.stoichiometry[r]
+        if np.abs(net).sum() != 2 or net.min() != -1 or net.max() != 1:
+            continue
+        a, b = (net == -1).astype(np.int32), (net == 1).astype(np.int32)
+        losses = [q for q in range(crn.num_reactions)
+                  if q != r and np.array_equal(bigger.reactants[q], b) and bigger.stoichiometry[q] @ b < 0]
+        burst_products = [bigger.products[q] + 2 * m for q in losses] or [2 * m]
+        variants = [((), [(b, b + m)])]
+        if all(products.sum() <= max_order for products in burst_products):
+            variants.append((tuple(losses), [(b, products) for products in burst_products]))
+        for drop, release in variants:
+            new = _with(bigger, (r, *drop), [(a + m, b), *release, (m, 0 * m)])
+            if new is not None:
+                out.append(new)
+    return out
+
+
 def complexes(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
     """Networks where a reaction's reactants bind into a new latent complex ``X`` that gives its products:
     ``A + B -> P`` becomes ``A + B -> X``, ``X -> P``, and also with ``X -> A + B`` (reversible binding)."""
@@ -213,5 +246,6 @@ def mutations(crn: Crn, max_order: int) -> list[Crn]:
 def neighbours(crn: Crn, rates: np.ndarray, *, max_order: int, max_latent: int) -> list[Crn]:
     """Every move above from ``crn`` (with fitted ``rates``, for the merges), in that order."""
     return (removals(crn) + merges(crn, rates, max_order) + insertions(crn, max_order, max_latent)
-            + producers(crn, max_order, max_latent) + complexes(crn, max_order, max_latent)
+            + producers(crn, max_order, max_latent) + free_stages(crn, max_order, max_latent)
+            + complexes(crn, max_order, max_latent)
             + enzymes(crn, max_order, max_latent) + reversals(crn) + mutations(crn, max_order))

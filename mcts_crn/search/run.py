@@ -362,8 +362,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             pool = {c.key: c for c in beam + fitted}
             new_beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
             if width == 1:
-                # climbing: a step must gain more than polish_min_gain (no drifting over a plateau)
-                moved = rank(new_beam[0]) > rank(beam[0]) + config.polish_min_gain
+                # climbing: a step must gain more than polish_min_gain (no drifting over a plateau), or
+                # gain at all and be simpler (an equal fit in fewer parts; complexity bounds these steps)
+                gain = rank(new_beam[0]) - rank(beam[0])
+                moved = gain > config.polish_min_gain or (
+                    gain > 0 and _complexity(new_beam[0].crn) < _complexity(beam[0].crn))
             else:
                 wide_steps += 1
                 moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
