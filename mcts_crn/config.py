@@ -341,9 +341,11 @@ class SearchConfig(_Config):
     polish : int
         After the tree search, a local search (hill climbing) from the ``polish`` best complete networks:
         among the neighbours of a network (one reaction removed; two reactions with equal reactants merged;
-        one reaction routed through a new latent intermediate, bound in a new latent complex, or catalysed
-        by a new latent enzyme; the reverse of a reaction added; one coefficient changed by one; one of the ``polish_additions`` reactions
-        of highest prior added) take the one that raises the reward most, while one does. The MDP only
+        one reaction routed through a new latent intermediate, made by a new latent producer, driven by a
+        new latent free stage, bound in a new latent complex, or catalysed by a new latent enzyme; the
+        reverse of a reaction added; one coefficient changed by one; one of the ``polish_additions``
+        reactions of highest prior added; ``search.moves``) take the one that raises the reward most,
+        while one does. The MDP only
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
         are there; these moves add them together. Without a time limit, polishing may make as many fits
         (screening fits included) as the tree search made. With a time limit, polishing starts from the best
@@ -359,7 +361,10 @@ class SearchConfig(_Config):
         Steps the widened beam may take without beating the network where the climb stalled.
     polish_min_gain : float
         Smallest rise of the ranked reward that counts as a step of the climb (smaller ones are moves
-        over a plateau of networks that fit alike, which would use up the time).
+        over a plateau of networks that fit alike, which would use up the time), except for a step to a
+        simpler network (lower ``search.run._complexity``): any rise counts there, since the complexity
+        bounds how many such steps there can be: the Brusselator's ``X -> X + Y`` beside ``X -> 0`` steps
+        to the published ``X -> Y``, which fits alike).
     polish_fraction : float
         With a time limit, the share of it kept for polishing (the tree search gets the rest). Its last 2%
         of the whole time prunes the best network: its single removals are screened and the best fitted,

@@ -185,3 +185,28 @@ def test_published_networks_outrank_their_equivalents(name, truth, alternative):
     losses = [fit_rates(crn, data, rng=0).loss for crn in crns]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3)
     assert _complexity(crns[0]) < _complexity(crns[1])
+
+
+def test_polishing_steps_to_a_simpler_network_that_fits_alike():
+    """The Brusselator with ``X -> X + Y`` (its loss of X taken up by ``X -> 0``) fits exactly as the
+    published ``X -> Y``, one mutation away: the ranks differ by the simplicity term alone, far below
+    ``polish_min_gain``, and the climb takes that step because it is to a simpler network. A gain at equal
+    complexity, or a step to a more complex network, needs ``polish_min_gain``."""
+    from mcts_crn import fit_rates
+    from mcts_crn.search import moves
+    from mcts_crn.search.run import _climbs, _complexity
+
+    model = EXAMPLES["brusselator"]
+    data = model.make_dataset(noise=0.05, rng=0)
+    other, published = (Crn.from_text(text.replace("; ", "\n"), observed=list(model.observed)) for text in (
+        "0 -> X; X -> X + Y; 2 X + Y -> 3 X; X -> 0", "0 -> X; X -> Y; 2 X + Y -> 3 X; X -> 0"))
+    assert published.canonical_key() in {c.canonical_key() for c in moves.mutations(other, max_order=3)}
+    losses = [fit_rates(crn, data, rng=0).loss for crn in (other, published)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3)
+    config = SearchConfig()
+    gain = config.simplicity * (_complexity(other) - _complexity(published))
+    assert 0 < gain < config.polish_min_gain
+    assert _climbs(gain, other, published, config.polish_min_gain)
+    assert not _climbs(-gain, published, other, config.polish_min_gain)
+    assert not _climbs(gain, published, published, config.polish_min_gain)
+    assert _climbs(2 * config.polish_min_gain, published, other, config.polish_min_gain)

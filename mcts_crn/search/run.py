@@ -127,6 +127,13 @@ def _complexity(crn: Crn) -> float:
     return float(10 * crn.num_reactions + 2 * change + crn.reactants.sum() + crn.products.sum())
 
 
+def _climbs(gain: float, current: Crn, new: Crn, min_gain: float) -> bool:
+    """Whether a climb from ``current`` steps to ``new``, whose rank is higher by ``gain``: by more than
+    ``min_gain`` (no drifting over a plateau of networks that fit alike), or by any amount to a simpler
+    network (an equal fit in fewer parts; the complexity bounds how many such steps there can be)."""
+    return gain > min_gain or (gain > 0 and _complexity(new) < _complexity(current))
+
+
 def _softmax_top(logits: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the ``keep`` largest logits and their softmax probabilities (renormalized over them)."""
     order = np.argsort(-logits, kind="stable")[:keep]
@@ -320,9 +327,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
-        highest prior, or, once no neighbour improves, the pair removals."""
+        highest prior, or, once no neighbour improves, the single and pair removals."""
         if stalled:
-            return moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
+            pairs = moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
+            return moves.removals(member.crn) + pairs
         options = moves.neighbours(member.crn, member.fit.rates, max_order=config.max_order,
                                    max_latent=config.max_latent)
         if member.crn.num_reactions < config.max_reactions:
@@ -336,7 +344,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         Every move from every member of the beam (``proposals``) is screened (``screen``), the
         ``polish_refits`` best per member are fitted in full, and the beam becomes the best of itself and
-        them, while that changes it. When nothing changes it, removing two reactions at once is tried;
+        them, while that changes it. When nothing changes it, every single removal is fitted in full and
+        removing two reactions at once is tried;
         when that fails too, the beam widens from one network to ``polish_beam`` (moves that lower the
         reward are kept, to pass between two good networks), and narrows again to its best network once
         that beats the network where the climb stalled."""
@@ -354,19 +363,21 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                         options.setdefault(crn.canonical_key(), (crn, member))
             for key in members:
                 options.pop(key, None)
+            refits = by_screen(options, out_of_budget)[:config.polish_refits * len(beam)]
+            if stalled:
+                # every single removal in full: a screen from the parent's rates can hide a spurious reaction
+                refits = [option for option in options.values()
+                          if option[0].num_reactions == option[1].crn.num_reactions - 1] + refits
             fitted: list[Candidate] = []
-            for crn, member in by_screen(options, out_of_budget)[:config.polish_refits * len(beam)]:
+            for crn, member in refits:
                 if fitted and out_of_budget():
                     break
                 fitted.append(fit_state(crn, member.fit))
             pool = {c.key: c for c in beam + fitted}
             new_beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
             if width == 1:
-                # climbing: a step must gain more than polish_min_gain (no drifting over a plateau), or
-                # gain at all and be simpler (an equal fit in fewer parts; complexity bounds these steps)
-                gain = rank(new_beam[0]) - rank(beam[0])
-                moved = gain > config.polish_min_gain or (
-                    gain > 0 and _complexity(new_beam[0].crn) < _complexity(beam[0].crn))
+                moved = _climbs(rank(new_beam[0]) - rank(beam[0]), beam[0].crn, new_beam[0].crn,
+                                config.polish_min_gain)
             else:
                 wide_steps += 1
                 moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
