@@ -22,11 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from mcts_crn import fit_rates  # noqa: E402
-from mcts_crn.crn import ActionSpace  # noqa: E402
-from mcts_crn.examples import EXAMPLES  # noqa: E402
 from mcts_crn.search.evaluators import candidate_gradients  # noqa: E402
-from test_search_moves import as_searched  # noqa: E402
+from test_search_evaluators import fitted_candidates  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,18 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'model':24s} {'species':>7s} {'candidates':>10s} {'grouped params':>14s} {'direct s':>9s} "
           f"{'grouped s':>9s} {'ratio':>7s} {'max rel diff':>12s}")
     for name in args.models.split(","):
-        model = EXAMPLES[name]
-        data = model.make_dataset(noise=0.05, rng=0)
-        crn = as_searched(name)
-        fit = fit_rates(crn, data, rng=0)
-        space = ActionSpace(data.species, max_latent=crn.num_latent, max_order=2, max_reactions=12)
+        crn, fit, data, reactants, products, columns = fitted_candidates(name)
         s = crn.num_species
-        legal = np.flatnonzero(space.legal_mask(crn)[:space.num_reaction_actions])
-        reactants, products = space.reactants[legal, :s], space.products[legal, :s]
-        columns = np.array([crn.species_index(x) for x in data.species])
         times, results = {}, {}
         for grouped in (False, True):
-            def call():
+            def call(grouped=grouped):
                 return candidate_gradients(crn, fit, reactants, products, data, columns, data.sigmas(),
                                            grouped=grouped)
             results[grouped] = call()
@@ -61,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             times[grouped] = float(np.median(runs))
         diff = max(np.abs(a - b).max() / np.abs(a).max() for a, b in zip(results[False], results[True]))
         pairs = len(np.unique(reactants, axis=0)) * s
-        print(f"{name:24s} {s:7d} {len(legal):10d} {pairs:14d} {times[False]:9.3f} {times[True]:9.3f} "
+        print(f"{name:24s} {s:7d} {len(reactants):10d} {pairs:14d} {times[False]:9.3f} {times[True]:9.3f} "
               f"{times[False] / times[True]:6.1f}x {diff:12.1e}", flush=True)
     return 0
 

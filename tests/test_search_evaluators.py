@@ -10,7 +10,9 @@ from mcts_crn.search.evaluators import candidate_gradients
 from test_search_moves import as_searched
 
 
-def _setup(name):
+def fitted_candidates(name):
+    """An example's true network (as searched) fitted to its data, with the legal candidate reactions of
+    the search's action space (order 2) and the data's columns in the network."""
     model = EXAMPLES[name]
     data = model.make_dataset(noise=0.05, rng=0)
     crn = as_searched(name)
@@ -27,7 +29,7 @@ def test_grouped_sensitivities_match_one_per_candidate(name):
     """Each candidate's sensitivity is a stoichiometric combination of its reactant complex's
     pseudo-reactions (SEIR: 207 candidates from 15 complexes x 4 species). At a vanishing rate (1e-13, so
     that the candidates barely move the trajectory) and tight tolerances the two agree to 1e-6."""
-    crn, fit, data, reactants, products, columns = _setup(name)
+    crn, fit, data, reactants, products, columns = fitted_candidates(name)
     tight = dict(epsilon=1e-13, rtol=1e-8, atol=1e-19)
     direct = candidate_gradients(crn, fit, reactants, products, data, columns, data.sigmas(), grouped=False, **tight)
     grouped = candidate_gradients(crn, fit, reactants, products, data, columns, data.sigmas(), grouped=True, **tight)
@@ -42,7 +44,7 @@ def test_grouped_sensitivities_match_one_per_candidate(name):
 def test_sensitivities_match_finite_differences():
     """d y / d k_j / sigma at k_j = 0 against a central difference of the simulator with the candidate
     added at rates -h and +h, for every fifth of Lotka-Volterra's candidates."""
-    crn, fit, data, reactants, products, columns = _setup("lotka_volterra")
+    crn, fit, data, reactants, products, columns = fitted_candidates("lotka_volterra")
     gradients = candidate_gradients(crn, fit, reactants, products, data, columns, data.sigmas(),
                                     epsilon=1e-13, rtol=1e-8, atol=1e-19)
     experiment = data.experiments[0]
