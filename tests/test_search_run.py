@@ -170,12 +170,16 @@ def test_equivalent_logistic_networks_prefer_the_smallest_change():
     ("michaelis_menten", "S + X1 -> X2; X2 -> S + X1; X2 -> P + X1", "S -> X1; S + X1 -> 2 S; X1 -> P; X1 -> S"),
     ("brusselator", "0 -> X; X -> Y; 2 X + Y -> 3 X; X -> 0", "0 -> X; X -> X + Y; 2 X + Y -> 3 X; X -> 0"),
     ("tumour_growth", "T -> 2 T; 2 T -> T", "T -> 2 T; 2 T -> 0"),
+    ("hiv", "0 -> T; T -> 0; T + V -> V + X1; X1 -> 0; X1 -> X1 + V; V -> 0",
+     "0 -> T; T -> 0; T + V -> V + X1; X1 -> V; X1 -> X1 + V; V -> 0"),
 ])
 def test_published_networks_outrank_their_equivalents(name, truth, alternative):
     """Networks with the same ODE for the measured species fit exactly alike, so the ranking decides:
     Michaelis-Menten against its form with E eliminated by ``E + C = E0`` (four reactions), the
     Brusselator's conversion ``X -> Y`` against ``X -> X + Y`` (its loss of X taken up by ``X -> 0``),
-    logistic ``2 T -> T`` against ``2 T -> 0``. The published network ranks first in each."""
+    logistic ``2 T -> T`` against ``2 T -> 0``, HIV's infected cells dying (``I -> 0``) against releasing
+    one more virion as they die (``I -> V``, with the production rate lowered by the death rate). The
+    published network ranks first in each."""
     from mcts_crn import fit_rates
     from mcts_crn.search.run import _complexity
 

@@ -117,14 +117,29 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
 
 
 def _complexity(crn: Crn) -> float:
-    """The complexity that ``SearchConfig.simplicity`` weighs: ten per reaction, plus twice the molecules
-    each reaction creates or destroys (``|sum of products - reactants|``), plus the molecules on both
-    sides. Among networks that fit alike the one with fewer reactions wins (Michaelis-Menten's three over
-    the four-reaction form with the enzyme eliminated by its conservation law), then the one closest to
+    """The complexity that ``SearchConfig.simplicity`` weighs: ten per reaction, plus five per reaction
+    that consumes its reactants and makes a species that a catalytic reaction of the same reactants also
+    makes, plus twice the molecules each reaction creates or destroys (``|sum of products - reactants|``),
+    plus the molecules on both sides.
+
+    Among networks that fit alike the one with fewer reactions wins (Michaelis-Menten's three over the
+    four-reaction form with the enzyme eliminated by its conservation law); then the one that makes each
+    species from given reactants one way (an infected cell that makes virions, ``I -> I + V``, and dies,
+    ``I -> 0``, over the same cell releasing one more virion as it dies, ``I -> V``: the same ODE with the
+    production rate shifted; likewise mRNA making protein and decaying); then the one closest to
     conserving molecules (``2 T -> T`` over ``2 T -> 0`` at half the rate; ``X -> Y`` over ``X -> X + Y``
     beside ``X -> 0``; ``0 -> X`` over ``0 -> 3 X``), then the one with the fewest molecules."""
-    change = np.abs(crn.stoichiometry.sum(axis=1)).sum() if crn.num_reactions else 0
-    return float(10 * crn.num_reactions + 2 * change + crn.reactants.sum() + crn.products.sum())
+    if not crn.num_reactions:
+        return 0.0
+    net = crn.stoichiometry
+    change = np.abs(net.sum(axis=1)).sum()
+    catalytic = (crn.products >= crn.reactants).all(axis=1)
+    doubled = 0
+    for r in np.flatnonzero(~catalytic):
+        same = catalytic & (crn.reactants == crn.reactants[r]).all(axis=1)
+        if same.any() and ((net[same] > 0) & (net[r] > 0)).any():
+            doubled += 1
+    return float(10 * crn.num_reactions + 5 * doubled + 2 * change + crn.reactants.sum() + crn.products.sum())
 
 
 def _climbs(gain: float, current: Crn, new: Crn, min_gain: float) -> bool:
