@@ -134,7 +134,8 @@ def regression_weights(dataset: Dataset, space: ActionSpace, *, threshold: float
 
 def candidate_gradients(crn: Crn, fit: FitResult, reactants: np.ndarray, products: np.ndarray,
                         dataset: Dataset, columns: np.ndarray, sigmas: list, *, epsilon: float = 1e-8,
-                        grouped: bool | None = None, rtol: float | None = None, atol: float | None = None) -> list[np.ndarray | None]:
+                        grouped: bool | None = None, rtol: float | None = None,
+                        atol: float | None = None) -> list[np.ndarray | None]:
     """Per experiment, ``g[t, o, j] = d y_hat[t, o] / d k_j / sigma[t, o]`` at ``k_j = 0`` for candidate
     reactions ``j`` (``reactants``, ``products`` [J, S]) added to the fitted ``crn`` (None where the
     simulation failed; 0 where sigma is missing).
@@ -144,7 +145,9 @@ def candidate_gradients(crn: Crn, fit: FitResult, reactants: np.ndarray, product
     ``w_ci`` is that of a pseudo-reaction ``c -> c + e_i`` (its complex ``c`` making one ``i``). With
     ``grouped`` (default: when there are fewer complex-species pairs than candidates, as with every
     network of three species or more) the simulation carries the C x S pseudo-reactions of the C distinct
-    reactant complexes instead of the J candidates: 168 in place of 756 for six species."""
+    reactant complexes instead of the J candidates: 168 in place of 756 for six species. ``rtol`` and
+    ``atol`` override the simulator's tolerances (the tests compare the two forms at a vanishing
+    ``epsilon`` and tight tolerances)."""
     from mcts_crn.simulate import simulate_batch
 
     s = crn.num_species

@@ -247,14 +247,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     refits = [0]  # cold refits of new best networks
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
 
-    def score(value: float, crn: Crn) -> float:
-        """A reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``):
-        networks that fit alike (equivalent ODEs, such as ``0 -> 3 X`` and ``0 -> X``) are ranked by their
-        simplicity."""
-        return value - config.simplicity * _complexity(crn)
+    complexities: dict[str, float] = {}  # canonical key -> _complexity, computed once per network
+
+    def score(value: float, crn: Crn, key: str) -> float:
+        """A reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``) of
+        the network ``crn`` with canonical key ``key``: networks that fit alike (equivalent ODEs, such as
+        ``0 -> 3 X`` and ``0 -> X``) are ranked by their simplicity."""
+        if key not in complexities:
+            complexities[key] = _complexity(crn)
+        return value - config.simplicity * complexities[key]
 
     def rank(candidate: Candidate) -> float:
-        return score(candidate.reward, candidate.crn)
+        return score(candidate.reward, candidate.crn, candidate.key)
 
     def fit_calls() -> int:
         """Fits made so far: full fits, polishing's screening fits and cold refits."""
@@ -336,7 +340,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         for key, (crn, parent) in options.items():
             if stop():
                 break
-            scores.append((score(screen(crn, key, parent.fit), crn), len(scores), crn, parent))
+            scores.append((score(screen(crn, key, parent.fit), crn, key), len(scores), crn, parent))
         scores.sort(key=lambda item: (-item[0], item[1]))
         return [(crn, parent) for _, _, crn, parent in scores]
 
