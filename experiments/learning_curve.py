@@ -77,7 +77,8 @@ def _search(job: dict) -> dict:
                                    use_value=job.get("use_value"))
     config = SearchConfig(num_simulations=job["simulations"], max_latent=task.num_latent,
                           max_order=task_config.max_order,
-                          max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0)
+                          max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0,
+                          **({"rollout_depth": job["rollout_depth"]} if "rollout_depth" in job else {}))
     start = time.perf_counter()
     result = run_search(task.dataset, config=config, evaluator=evaluator,
                         rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated task indices (of the --tasks held-out ones)")
     parser.add_argument("--temperature", type=float, default=1.0, help="learned priors: logits / T (default 1)")
     parser.add_argument("--no-value", action="store_true", help="learned priors: no value estimate for the search")
+    parser.add_argument("--rollout-depth", type=int, default=None,
+                        help="learned priors: playout depth of the search (default: SearchConfig's)")
     parser.add_argument("--policy-check", type=int, default=0, metavar="N",
                         help="only score the checkpoints' policies on the true build paths of N held-out tasks")
     args = parser.parse_args(argv)
@@ -177,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     priors = args.priors.split(",")
     labels: list[tuple[str, str | None]] = [(p, None) for p in priors if p != "learned"]
-    suffix = (f" T{args.temperature:g}" if args.temperature != 1.0 else "") + (" novalue" if args.no_value else "")
+    suffix = ((f" T{args.temperature:g}" if args.temperature != 1.0 else "") + (" novalue" if args.no_value else "")
+              + (f" rollout{args.rollout_depth}" if args.rollout_depth is not None else ""))
     if "learned" in priors:
         labels += [(f"learned@{int(c.stem.split('_')[1])}{suffix}", str(c)) for c in checkpoints]
     results_path = args.out / "results.jsonl"
@@ -194,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                 prior = "learned" if label.startswith("learned") else label
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
                              "simulations": args.simulations, "seed": args.seed, "temperature": args.temperature,
-                             "use_value": False if args.no_value else None})
+                             "use_value": False if args.no_value else None,
+                             **({"rollout_depth": args.rollout_depth}
+                                if prior == "learned" and args.rollout_depth is not None else {})})
     # longest first keeps the workers busy to the end: learned and heuristic searches cost more per fit
     jobs.sort(key=lambda job: (job["prior"] == "uniform", job["task"]))
     print(f"{len(jobs)} searches to run ({len(done)} done before), {args.workers} workers", file=sys.stderr)

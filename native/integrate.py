@@ -80,6 +80,7 @@ def _initial_step(zw, num_species, inv_order, t_span, rtol, atol, num_params, k,
     """Hairer's starting step (HNW I, sec. II.4): an Euler step estimates the second derivative, and
     ``h`` is chosen so that ``h^order * max(|f|, |f'|)`` is 0.01 in the error norm (states only).
     ``inv_order`` is 1/order, a float so that the two call sites share one compiled specialization.
+    The step is at least ``100 EPS t_span`` (ten times the smallest step the integrator takes at t = 0).
     Needs ``f(z)`` in ``zw[ROW_K1]``; overwrites ``zw[ROW_TMP]`` and ``zw[ROW_ZNEW]``."""
     dnf = 0.0
     dny = 0.0
@@ -108,7 +109,9 @@ def _initial_step(zw, num_species, inv_order, t_span, rtol, atol, num_params, k,
     out = min(100.0 * h, h1, t_span)
     if not (out > 0.0):
         out = 1e-6 * t_span
-    return out
+    # not below ten times the smallest step the integrator takes (``hmin`` at t = 0): an amount of 1e-15
+    # against an atol of 1e-12, produced at rate 1, gives Hairer's h ~ 1e-17, a failure before any step
+    return min(max(out, 100.0 * EPS * t_span), t_span)
 
 
 @jit_helper

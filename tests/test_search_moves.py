@@ -135,6 +135,18 @@ def test_mutations_change_one_coefficient_by_one():
         assert (c.reactants.sum(1) <= 2).all() and (c.products.sum(1) <= 2).all()
 
 
+def test_swaps_exchange_one_molecule_for_another_species():
+    """``B + C -> 2 A`` (Robertson's ``B + C -> A + C`` with C consumed, its loss made up elsewhere): each
+    molecule exchanged for each other species, orders kept; ``A + C`` on the right is the published
+    catalytic form. ``A -> B`` gives ``C -> B`` and ``A -> C`` (``B -> B`` and ``A -> A`` change nothing)."""
+    crn = Crn.from_text("B + C -> 2 A\nA -> B", observed=["A", "B", "C"])
+    out = moves.swaps(crn)
+    first = ["A + C -> 2 A", "2 C -> 2 A", "A + B -> 2 A", "2 B -> 2 A", "B + C -> A + B", "B + C -> A + C"]
+    expected = ([f"{r}\nA -> B" for r in first] + ["B + C -> 2 A\nC -> B", "B + C -> 2 A\nA -> C"])
+    assert keys(out) == keys([Crn.from_text(text, observed=["A", "B", "C"]) for text in expected])
+    assert len(out) == len(expected)
+
+
 @pytest.mark.parametrize("core", ["0 -> X\nX -> 0\nX -> Y\nY -> 0", "0 -> X\nX -> 0\nX + Y -> 2 Y\nY -> 0"])
 def test_malaria_is_a_conversion_driven_by_a_bursting_free_stage(core):
     crn = Crn.from_text(core, observed=["X", "Y"])

@@ -28,7 +28,7 @@ latent species and the ones still allowed, parameters / points.
 
 Action features ``[A, F_a]``: kind one-hot (reaction, add latent, stop), one-hot reactant order and
 product count, whether the reverse reaction is present, the reaction's share of the data's slopes in a
-sparse non-negative regression over all candidates (``mcts_crn.search.evaluators.regression_weights``,
+sparse non-negative regression over all candidates (``mcts_crn.search.evaluators.regression_fit``,
 once per data set), the fraction of the misfit it explains to first order (``direct_score``), and, last,
 the log prior of a fast version of the search's heuristic built on these two (``heuristic_log_prior``;
 0 when ``heuristic_features`` is off).
@@ -205,9 +205,11 @@ class FeatureBuilder:
         self._orders = space.reactants.sum(axis=1).astype(np.int64)
         self._sizes = space.products.sum(axis=1).astype(np.int64)
         self._reverse = self._reverse_index(space)
-        from mcts_crn.search.evaluators import regression_weights
+        from mcts_crn.search.evaluators import regression_confidence, regression_fit
 
-        self.regression = np.asarray(regression_weights(dataset, space), dtype=np.float64)  # [K]
+        shares, explained = regression_fit(dataset, space)
+        self.regression = np.asarray(shares, dtype=np.float64)  # [K]
+        self.regression_confidence = regression_confidence(explained)
 
     @staticmethod
     def _reverse_index(space: ActionSpace) -> np.ndarray:
@@ -407,13 +409,14 @@ class FeatureBuilder:
 
     def heuristic_log_prior(self, crn: Crn, fit, actions: np.ndarray, score: np.ndarray, loss: float) -> np.ndarray:
         """Log prior of a fast version of ``ScoreTestEvaluator`` (its defaults), with ``direct_score`` in place
-        of the exact score test: ``floor + score + 2 c`` for a reaction with regression share ``c``,
+        of the exact score test: ``floor + score + 2 w c`` for a reaction with regression share ``c`` and the
+        regression's confidence ``w`` (``regression_confidence``),
         ``floor + 0.3 (1 - max score)`` for ``ADD_LATENT``, ``floor + 0.5 / (1 + L / N)`` for ``STOP``
         (floor 0.02)."""
         space = self.space
         prior = np.full(len(actions), 0.02)
         reaction = actions < space.num_reaction_actions
-        prior[reaction] += score[reaction] + 2.0 * self.regression[actions[reaction]]
+        prior[reaction] += score[reaction] + 2.0 * self.regression_confidence * self.regression[actions[reaction]]
         explained = float(score[reaction].max()) if reaction.any() else 0.0
         prior[actions == space.ADD_LATENT] += 0.3 * (1.0 - explained)
         if math.isfinite(loss):

@@ -21,7 +21,10 @@ additions. These moves edit a network as a modeller would, several reactions at 
   (``S -> P`` becomes ``X1 + S -> X2``, ``X2 -> X1 + P``, with and without ``X2 -> X1 + S``);
 - ``reversals``: the reverse of a reaction is added;
 - ``mutations``: one reaction gains or loses one molecule of a species on one side (``S + I -> I``
-  becomes ``S + I -> I + X``: a loss becomes a conversion).
+  becomes ``S + I -> I + X``: a loss becomes a conversion);
+- ``swaps``: one molecule on one side of a reaction is exchanged for one of another species
+  (``B + C -> 2 A`` becomes ``B + C -> A + C``: a consumed species becomes a catalyst; not among
+  ``neighbours``: polishing tries them with the removals when no neighbour improves).
 
 New latent species are named as the search names them (``X{n+1}``, ``mcts_crn.crn.latent_name``), so every
 move gives a state of the search's action space; whether the space admits it (orders, the number of
@@ -237,6 +240,25 @@ def mutations(crn: Crn, max_order: int) -> list[Crn]:
                     sides[side][i] += step
                     if sides[side][i] < 0 or sides[side].sum() > max_order:
                         continue
+                    new = _with(crn, (r,), [(sides[0], sides[1])])
+                    if new is not None:
+                        out.append(new)
+    return out
+
+
+def swaps(crn: Crn) -> list[Crn]:
+    """Networks where one molecule on one side of one reaction is exchanged for one of another species
+    (orders unchanged; a reaction with no net change is not made)."""
+    out = []
+    for r in range(crn.num_reactions):
+        for side in (0, 1):
+            for i in np.flatnonzero((crn.reactants, crn.products)[side][r]):
+                for j in range(crn.num_species):
+                    if j == i:
+                        continue
+                    sides = [crn.reactants[r].copy(), crn.products[r].copy()]
+                    sides[side][i] -= 1
+                    sides[side][j] += 1
                     new = _with(crn, (r,), [(sides[0], sides[1])])
                     if new is not None:
                         out.append(new)

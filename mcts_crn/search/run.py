@@ -120,7 +120,8 @@ def _complexity(crn: Crn) -> float:
     """The complexity that ``SearchConfig.simplicity`` weighs: ten per reaction, plus five per reaction
     that consumes its reactants and makes a species that a catalytic reaction of the same reactants also
     makes, plus twice the molecules each reaction creates or destroys (``|sum of products - reactants|``),
-    plus the molecules on both sides.
+    plus the molecules each reaction changes (``sum |products - reactants|``), plus the molecules on both
+    sides.
 
     Among networks that fit alike the one with fewer reactions wins (Michaelis-Menten's three over the
     four-reaction form with the enzyme eliminated by its conservation law); then the one that makes each
@@ -128,7 +129,10 @@ def _complexity(crn: Crn) -> float:
     ``I -> 0``, over the same cell releasing one more virion as it dies, ``I -> V``: the same ODE with the
     production rate shifted; likewise mRNA making protein and decaying); then the one closest to
     conserving molecules (``2 T -> T`` over ``2 T -> 0`` at half the rate; ``X -> Y`` over ``X -> X + Y``
-    beside ``X -> 0``; ``0 -> X`` over ``0 -> 3 X``), then the one with the fewest molecules."""
+    beside ``X -> 0``; ``0 -> X`` over ``0 -> 3 X``), then the one whose reactions change the fewest
+    molecules (Robertson's ``2 B -> B + C``, one B made C, over ``2 B -> 2 C`` or ``2 B -> A + C`` at other
+    rates: with B quasi-steady near 1e-5 the three fit the data alike), then the one with the fewest
+    molecules."""
     if not crn.num_reactions:
         return 0.0
     net = crn.stoichiometry
@@ -139,7 +143,8 @@ def _complexity(crn: Crn) -> float:
         same = catalytic & (crn.reactants == crn.reactants[r]).all(axis=1)
         if same.any() and ((net[same] > 0) & (net[r] > 0)).any():
             doubled += 1
-    return float(10 * crn.num_reactions + 5 * doubled + 2 * change + crn.reactants.sum() + crn.products.sum())
+    return float(10 * crn.num_reactions + 5 * doubled + 2 * change + np.abs(net).sum() + crn.reactants.sum()
+                 + crn.products.sum())
 
 
 def _climbs(gain: float, current: Crn, new: Crn, min_gain: float) -> bool:
@@ -346,10 +351,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
-        highest prior, or, once no neighbour improves, the single and pair removals."""
+        highest prior, or, once no neighbour improves, the single and pair removals and the swaps."""
         if stalled:
             pairs = moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
-            return moves.removals(member.crn) + pairs
+            return moves.removals(member.crn) + pairs + moves.swaps(member.crn)
         options = moves.neighbours(member.crn, member.fit.rates, max_order=config.max_order,
                                    max_latent=config.max_latent)
         if member.crn.num_reactions < config.max_reactions:
@@ -364,9 +369,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         Every move from every member of the beam (``proposals``) is screened (``screen``), the
         ``polish_refits`` best per member are fitted in full, and the beam becomes the best of itself and
         them, while that changes it. When nothing changes it, every single removal is fitted in full and
-        removing two reactions at once is tried;
-        when that fails too, the beam widens from one network to ``polish_beam`` (moves that lower the
-        reward are kept, to pass between two good networks), and narrows again to its best network once
+        removing two reactions at once and exchanging one molecule of a reaction (``moves.swaps``) are
+        tried;
+        when that fails too, the beam widens from one network to the ``polish_beam`` best of it and those
+        fits (moves that lower the reward are kept, to pass between two good networks: a swap that makes a
+        reaction spurious, then its removal), and narrows again to its best network once
         that beats the network where the climb stalled."""
         logger.info("polish from %s (reward %.4f)", "; ".join(candidate.crn.reactions_text()), candidate.reward)
         beam, stalled, width, stalled_at, wide_steps = [candidate], False, 1, -math.inf, 0
@@ -402,9 +409,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
             if not moved:
                 if not stalled:
-                    stalled = True  # no single move changes the beam: try removing two reactions at once
+                    stalled = True  # no single move changes the beam: removals in full, pairs, swaps
                 elif width < config.polish_beam:
                     width, stalled, stalled_at = config.polish_beam, False, rank(beam[0])
+                    # the beam widens into the best of the stall's fits (removals, pairs, swaps) as well
+                    beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
                 else:
                     return
                 continue
