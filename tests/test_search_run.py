@@ -218,3 +218,34 @@ def test_polishing_steps_to_a_simpler_network_that_fits_alike():
     assert not _climbs(-gain, published, other, config.polish_min_gain)
     assert not _climbs(gain, published, published, config.polish_min_gain)
     assert _climbs(2 * config.polish_min_gain, published, other, config.polish_min_gain)
+
+
+def test_robertson_is_a_swap_and_a_removal_from_a_network_polishing_stalled_at():
+    """A Robertson search stalled at ``A -> C; B + C -> 2 A; 2 B -> B + C; A -> B`` (C consumed and remade
+    by ``A -> C``). The published network is a swap (``2 A`` -> ``A + C``, making C a catalyst) and a removal
+    (the now spurious ``A -> C``) away. The swap alone ranks lower than the stalled network (a reaction
+    fitted to zero), so no climb takes it: the beam must widen into the stall's fits. The published network
+    ranks above both."""
+    from mcts_crn import fit_rates
+    from mcts_crn.search import moves
+
+    model = EXAMPLES["robertson"]
+    data = model.make_dataset(noise=0.05, rng=np.random.default_rng(np.random.SeedSequence(0).spawn(2)[0]))
+    observed = list(model.observed)
+    stalled, swapped, published = (Crn.from_text(text.replace("; ", "\n"), observed=observed) for text in (
+        "A -> C; B + C -> 2 A; 2 B -> B + C; A -> B", "A -> C; B + C -> A + C; 2 B -> B + C; A -> B",
+        "A -> B; 2 B -> B + C; B + C -> A + C"))
+    assert swapped.canonical_key() in {c.canonical_key() for c in moves.swaps(stalled)}
+    assert published.canonical_key() in {c.canonical_key() for c in moves.removals(swapped)}
+    # the stalled network at the rates its search found (a cold fit falls into a worse optimum)
+    warm = dict(zip(stalled.reactions_text(), (0.02, 5000.0, 1.5e7, 0.02)))
+    config = SearchConfig()
+
+    def rank(crn, warm_start=None):
+        from mcts_crn import reward
+        from mcts_crn.search.run import _complexity
+
+        fit = fit_rates(crn, data, rng=0, warm_start=warm_start)
+        return reward(fit, crn, data) - config.simplicity * _complexity(crn)
+    ranks = rank(stalled, warm), rank(swapped), rank(published)
+    assert ranks[1] < ranks[0] < ranks[2], ranks
