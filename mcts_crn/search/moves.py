@@ -22,9 +22,9 @@ additions. These moves edit a network as a modeller would, several reactions at 
 - ``reversals``: the reverse of a reaction is added;
 - ``mutations``: one reaction gains or loses one molecule of a species on one side (``S + I -> I``
   becomes ``S + I -> I + X``: a loss becomes a conversion);
-- ``swaps``: one molecule on one side of a reaction is exchanged for one of another species
-  (``B + C -> 2 A`` becomes ``B + C -> A + C``: a consumed species becomes a catalyst; not among
-  ``neighbours``: polishing tries them with the removals when no neighbour improves).
+- ``swaps``: one molecule on one side of a reaction is exchanged for one of a species on the other side
+  (``B + C -> 2 A`` becomes ``B + C -> A + C``: a consumed species becomes a catalyst, or a catalyst is
+  consumed; not among ``neighbours``: polishing tries them with the removals when no neighbour improves).
 
 New latent species are named as the search names them (``X{n+1}``, ``mcts_crn.crn.latent_name``), so every
 move gives a state of the search's action space; whether the space admits it (orders, the number of
@@ -247,13 +247,15 @@ def mutations(crn: Crn, max_order: int) -> list[Crn]:
 
 
 def swaps(crn: Crn) -> list[Crn]:
-    """Networks where one molecule on one side of one reaction is exchanged for one of another species
-    (orders unchanged; a reaction with no net change is not made)."""
+    """Networks where one molecule on one side of one reaction is exchanged for one of a species on the
+    other side: a consumed species becomes a catalyst or a catalyst is consumed (orders unchanged; a
+    reaction with no net change is not made)."""
     out = []
     for r in range(crn.num_reactions):
         for side in (0, 1):
+            other = (crn.reactants, crn.products)[1 - side][r]
             for i in np.flatnonzero((crn.reactants, crn.products)[side][r]):
-                for j in range(crn.num_species):
+                for j in np.flatnonzero(other):
                     if j == i:
                         continue
                     sides = [crn.reactants[r].copy(), crn.products[r].copy()]
