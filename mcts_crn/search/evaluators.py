@@ -227,7 +227,8 @@ class ScoreTestEvaluator:
     explains: in full where it explains 80% or more (every example but two: 0.89 to 0.998), not at all
     where it explains half or less (Robertson's stiff network, whose fast and slow terms cancel in the
     integrals: 0.13, where the regression would only mislead). ``ADD_LATENT`` gets ``floor + latent_weight
-    * u`` with ``u = 1 - max_j Delta_j / L`` (misfit no single reaction explains suggests an unmeasured species); ``STOP`` gets
+    * u`` with ``u = 1 - max_j Delta_j / L`` (misfit no single reaction explains suggests an unmeasured
+    species); ``STOP`` gets
     ``floor + stop_weight / (1 + L / N)`` (high once the misfit is at the noise level, ``L / N ~ 1``).
     Reference: Rao CR (1948) Proc Camb Phil Soc 44:50-57 (score test).
     """
