@@ -7,13 +7,16 @@ number of fits (all fits made, polishing's screening fits included) and the fits
 was first fitted, and the wall time.
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
+                                   [--jobs N] [--out DIR]
 
-Outputs go to experiments/out/recovery/<name>/ (git-ignored); the table to stdout and
-experiments/out/recovery/table.md.
+Outputs go to DIR/<name>/ (default experiments/out/recovery, git-ignored); the table to stdout and
+DIR/table.md. ``--jobs N`` runs N searches at once (one process each; on a machine with at least N cores,
+each search then has a core to itself, as when two run on two cores); the table keeps the models' order.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import itertools
 import json
 import subprocess
@@ -55,7 +58,7 @@ def same_ode(found: Crn, truth: Crn) -> bool:
 
 def run_one(name: str, args) -> dict:
     model = EXAMPLES[name]
-    out = OUT / name
+    out = args.out / name
     cmd = [sys.executable, "-m", "mcts_crn.search", "--example", name, "--time-limit", str(args.time_limit),
            "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet"]
     if name == "brusselator":
@@ -89,33 +92,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--jobs", type=int, default=1, help="searches run at once (default 1)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     args = parser.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    args.out.mkdir(parents=True, exist_ok=True)
     names = args.only or list(EXAMPLES)
+    unknown = [name for name in names if name not in EXAMPLES]
+    if unknown:
+        parser.error(f"no example {unknown}; choose from {', '.join(EXAMPLES)}")
     rows = []
     lines = ["| model | best = truth | best has the truth's ODE | rank of truth | fits | fits to truth | wall (s) | best network |",
              "|---|---|---|---|---|---|---|---|"]
     print(lines[0] + "\n" + lines[1], flush=True)
-    for name in names:
-        row = run_one(name, args)
-        rows.append(row)
-        if "error" in row:
-            line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
-        else:
-            best = "; ".join(row["best"] or [])
-            line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | {'yes' if row['same_ode'] else 'no'} | "
-                    f"{row['rank'] or '>' + str(args.top + 1)} | "
-                    f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | {best} |")
-        lines.append(line)
-        print(line, flush=True)
+    # each search is a subprocess, so threads suffice to run them at once; rows come back in the models' order
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        done = pool.map(lambda name: run_one(name, args), names)
+        for name, row in zip(names, done):
+            rows.append(row)
+            if "error" in row:
+                line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
+            else:
+                best = "; ".join(row["best"] or [])
+                line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | {'yes' if row['same_ode'] else 'no'} | "
+                        f"{row['rank'] or '>' + str(args.top + 1)} | "
+                        f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | {best} |")
+            lines.append(line)
+            print(line, flush=True)
     recovered = sum(1 for r in rows if r.get("best_is_truth"))
     in_top3 = sum(1 for r in rows if r.get("rank") and r["rank"] <= 3)
     same = sum(1 for r in rows if r.get("same_ode"))
     summary = (f"\nrecovered as best: {recovered} of {len(rows)}; best with the truth's ODE structure: {same} of "
                f"{len(rows)}; truth in the top 3: {in_top3} of {len(rows)}")
     print(summary)
-    (OUT / "table.md").write_text("\n".join(lines) + summary + "\n")
-    (OUT / "rows.json").write_text(json.dumps(rows, indent=1))
+    (args.out / "table.md").write_text("\n".join(lines) + summary + "\n")
+    (args.out / "rows.json").write_text(json.dumps(rows, indent=1))
     return 0
 
 
