@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
             else:
                 best = "; ".join(row["best"] or [])
-                line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | {'yes' if row['same_ode'] else 'no'} | "
-                        f"{row['rank'] or '>' + str(args.top + 1)} | "
+                line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | "
+                        f"{'yes' if row['same_ode'] else 'no'} | {row['rank'] or '>' + str(args.top + 1)} | "
                         f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | {best} |")
             lines.append(line)
             print(line, flush=True)
