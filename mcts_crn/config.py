@@ -349,8 +349,13 @@ class SearchConfig(_Config):
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
         are there; these moves add them together. Without a time limit, polishing may make as many fits
         (screening fits included) as the tree search made. With a time limit, polishing starts from the best
-        network, then from the best network of each size (smallest first), then from the next best ones,
-        until the time is up. 0 turns it off.
+        network, then from the best network of each size (smallest first) and the runners-up of earlier
+        climbs, until the time is up. 0 turns it off.
+    polish_climbs : int
+        With a time limit, the climbs that share the polishing time (the one that has used the least time
+        takes the next step; a new one starts where one ends): a climb from a large network takes long
+        steps and would otherwise leave none for the small networks that a mechanism move turns into the
+        truth. 1 climbs from one network at a time.
     polish_refits : int
         Polishing ranks all neighbours by a cheap fit (the warm start only, no hold-out refit) and fits
         this many of the best in full.
@@ -405,6 +410,7 @@ class SearchConfig(_Config):
     polish_refits: int = 4
     polish_beam: int = 3
     polish_beam_steps: int = 4
+    polish_climbs: int = 2
     polish_min_gain: float = 1e-3
     polish_fraction: float = 0.4
     simplicity: float = 5e-5
@@ -420,6 +426,8 @@ class SearchConfig(_Config):
             raise ValueError(f"time_limit must be > 0, got {self.time_limit}")
         if self.batch_size < 1 or self.max_children < 1 or self.top_k < 0:
             raise ValueError("batch_size and max_children must be >= 1 and top_k >= 0")
+        if self.polish_climbs < 1:
+            raise ValueError(f"polish_climbs must be >= 1, got {self.polish_climbs}")
         if self.polish_beam < 1 or self.polish_refits < 1:
             raise ValueError(f"polish_beam and polish_refits must be >= 1, got {self.polish_beam} and "
                              f"{self.polish_refits}")

@@ -249,3 +249,36 @@ def test_robertson_is_a_swap_and_a_removal_from_a_network_polishing_stalled_at()
         return reward(fit, crn, data) - config.simplicity * _complexity(crn)
     ranks = rank(stalled, warm), rank(swapped), rank(published)
     assert ranks[1] < ranks[0] < ranks[2], ranks
+
+
+def test_climbs_share_the_polishing_time():
+    """A climb with long steps takes about half the time while short climbs start and end beside it, in
+    the order given (a new climb takes the slot of the one that ended, with its time)."""
+    from mcts_crn.search.run import _share_time
+
+    now = [0.0]
+    steps: list[str] = []
+
+    def climb(name: str, cost: float, num_steps: int):
+        for _ in range(num_steps):
+            yield
+            now[0] += cost
+            steps.append(name)
+
+    queue = [climb("big", 10.0, 100), *(climb(f"small{i}", 1.0, 3) for i in range(30))]
+    _share_time(lambda: queue.pop(0) if queue else None, 2, until=100.0, clock=lambda: now[0])
+    big = steps.count("big")
+    small = [s for s in steps if s != "big"]
+    assert 4 <= big <= 6  # about half of the 100 time units, at 10 a step
+    assert 45 <= len(small) <= 55
+    assert small == sorted(small, key=lambda s: int(s[5:]))  # one small climb at a time, in order
+    assert all(small.count(f"small{i}") == 3 for i in range(len(small) // 3))
+
+    now[0] = 0.0
+    steps.clear()
+    queue = [climb("big", 10.0, 100), *(climb(f"small{i}", 1.0, 3) for i in range(30))]
+    _share_time(lambda: queue.pop(0) if queue else None, 1, until=100.0, clock=lambda: now[0])
+    assert steps == ["big"] * 10  # one slot: the first climb uses all the time
+
+    with pytest.raises(ValueError, match="polish_climbs"):
+        SearchConfig(polish_climbs=0)

@@ -267,9 +267,15 @@ def swaps(crn: Crn) -> list[Crn]:
     return out
 
 
+def mechanisms(crn: Crn, max_order: int, max_latent: int) -> list[Crn]:
+    """The moves that add a latent species with the reactions it takes part in: ``insertions``,
+    ``producers``, ``free_stages``, ``complexes`` and ``enzymes``, in that order."""
+    return (insertions(crn, max_order, max_latent) + producers(crn, max_order, max_latent)
+            + free_stages(crn, max_order, max_latent) + complexes(crn, max_order, max_latent)
+            + enzymes(crn, max_order, max_latent))
+
+
 def neighbours(crn: Crn, rates: np.ndarray, *, max_order: int, max_latent: int) -> list[Crn]:
     """Every move above from ``crn`` (with fitted ``rates``, for the merges), in that order."""
-    return (removals(crn) + merges(crn, rates, max_order) + insertions(crn, max_order, max_latent)
-            + producers(crn, max_order, max_latent) + free_stages(crn, max_order, max_latent)
-            + complexes(crn, max_order, max_latent)
-            + enzymes(crn, max_order, max_latent) + reversals(crn) + mutations(crn, max_order))
+    return (removals(crn) + merges(crn, rates, max_order) + mechanisms(crn, max_order, max_latent)
+            + reversals(crn) + mutations(crn, max_order))
