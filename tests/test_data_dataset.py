@@ -298,6 +298,21 @@ def test_random_data_sets_round_trip_exactly_through_hdf5(dataset: Dataset) -> N
         assert Dataset.from_hdf5(Path(folder) / "data.h5") == dataset
 
 
+@pytest.mark.parametrize("source", ["\ud800", "data_\udcff.csv", "plain.csv", "caf\u00e9 \u03b1.csv"])
+def test_sources_that_utf8_cannot_hold_round_trip_through_hdf5(source: str) -> None:
+    """A lone surrogate (hypothesis found ``\\ud800``; ``os.fsdecode`` gives one for a file name with
+    undecodable bytes) is stored as bytes and read back as the same string; other names stay UTF-8 text."""
+    import h5py
+
+    dataset = dataclasses.replace(Dataset.from_arrays(["S"], (np.arange(3.0), np.ones((3, 1))), noise=0.1),
+                                  source=source)
+    with tempfile.TemporaryDirectory() as folder:
+        dataset.to_hdf5(Path(folder) / "data.h5")
+        assert Dataset.from_hdf5(Path(folder) / "data.h5").source == source
+        with h5py.File(Path(folder) / "data.h5") as file:
+            assert isinstance(file.attrs["source"], str) == (source.isascii() or "\u00e9" in source)
+
+
 @settings(max_examples=60, deadline=None)
 @given(datasets())
 def test_random_data_sets_round_trip_exactly_through_csv(dataset: Dataset) -> None:

@@ -3,7 +3,8 @@
 Layout::
 
     /                      attributes: schema_version (int, 1), package_version (str), species (JSON list),
-                           noise (float64 [O]), noise_model (str), noise_given (bool), source (str)
+                           noise (float64 [O]), noise_model (str), noise_given (bool), source (str; bytes
+                           where UTF-8 cannot hold it)
     /experiments           attribute order (JSON list of experiment names, in data set order)
     /experiments/<name>    datasets times (float64 [T]) and values (float64 [T, O], NaN = missing),
                            attribute initial_values (JSON object: species name -> amount)
@@ -51,7 +52,7 @@ def write_hdf5(path: str | os.PathLike, dataset: Dataset) -> None:
         file.attrs["noise"] = dataset.noise
         file.attrs["noise_model"] = dataset.noise_model
         file.attrs["noise_given"] = dataset.noise_given
-        file.attrs["source"] = dataset.source
+        file.attrs["source"] = _text_attribute(dataset.source)
         experiments = file.create_group("experiments")
         experiments.attrs["order"] = json.dumps([x.name for x in dataset.experiments])
         for experiment in dataset.experiments:
@@ -59,6 +60,22 @@ def write_hdf5(path: str | os.PathLike, dataset: Dataset) -> None:
             group.create_dataset("times", data=experiment.times)
             group.create_dataset("values", data=experiment.values)
             group.attrs["initial_values"] = json.dumps(dict(experiment.initial_values))
+
+
+def _text_attribute(text: str) -> str | np.bytes_:
+    """``text`` as an HDF5 attribute: a UTF-8 string, or its bytes (lone surrogates kept, as
+    ``surrogatepass`` encodes them) where UTF-8 cannot hold it: a file name with undecodable bytes, which
+    ``os.fsdecode`` gives as surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return np.bytes_(text.encode("utf-8", "surrogatepass"))
+    return text
+
+
+def _read_text(value: Any) -> str:
+    """The inverse of ``_text_attribute``."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, (bytes, np.bytes_)) else str(value)
 
 
 def _get(node: h5py.Group, key: str, *, attribute: bool) -> Any:
@@ -103,5 +120,5 @@ def read_hdf5(path: str | os.PathLike) -> dict[str, Any]:
             "noise": np.asarray(_get(file, "noise", attribute=True), dtype=np.float64),
             "noise_model": str(_get(file, "noise_model", attribute=True)),
             "noise_given": bool(_get(file, "noise_given", attribute=True)),
-            "source": str(_get(file, "source", attribute=True)),
+            "source": _read_text(_get(file, "source", attribute=True)),
         }
