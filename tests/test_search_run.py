@@ -282,3 +282,30 @@ def test_climbs_share_the_polishing_time():
 
     with pytest.raises(ValueError, match="polish_climbs"):
         SearchConfig(polish_climbs=0)
+
+
+def test_no_climb_starts_once_the_polishing_time_is_up():
+    """A climb ends at once when the time is up (as ``polish`` does); choosing a start takes time (the
+    lookahead's screens). Once the time is up no further start is chosen (a search with thousands of
+    finished networks had tried every one of them, 300 s past its time limit)."""
+    from mcts_crn.search.run import _share_time
+
+    now = [0.0]
+    chosen = [0]
+
+    def climb():
+        if now[0] >= 10.0:
+            return
+        yield
+        now[0] += 1.0
+
+    def next_climb():
+        if chosen[0] == 100:  # a search has finitely many networks to start from
+            return None
+        chosen[0] += 1
+        now[0] += 0.75
+        return climb()
+
+    _share_time(next_climb, 2, until=10.0, clock=lambda: now[0])
+    assert now[0] < 12.0
+    assert chosen[0] <= 8

@@ -164,7 +164,8 @@ def _share_time(next_climb: Callable[[], Iterator[None] | None], slots: int, unt
     running: list[Iterator[None] | None] = [None] * slots
     while clock() < until:
         for slot in range(slots):
-            while running[slot] is None:
+            # not past the end: a climb started then ends at once, and the next start would be tried
+            while running[slot] is None and clock() < until:
                 began = clock()
                 climb = next_climb()
                 accounts[slot] += clock() - began
