@@ -19,6 +19,8 @@ additions. These moves edit a network as a modeller would, several reactions at 
   (``E + T -> E`` becomes ``E + T -> X``, ``X -> E``), with and without the complex falling apart again;
 - ``enzymes``: a first-order reaction is catalysed by a new latent enzyme through a new latent complex
   (``S -> P`` becomes ``X1 + S -> X2``, ``X2 -> X1 + P``, with and without ``X2 -> X1 + S``);
+- ``mechanisms``: the five moves above that add a latent species (polishing chooses which small network
+  to climb from by the best of them);
 - ``reversals``: the reverse of a reaction is added;
 - ``mutations``: one reaction gains or loses one molecule of a species on one side (``S + I -> I``
   becomes ``S + I -> I + X``: a loss becomes a conversion);
