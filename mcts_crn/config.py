@@ -349,13 +349,13 @@ class SearchConfig(_Config):
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
         are there; these moves add them together. Without a time limit, polishing may make as many fits
         (screening fits included) as the tree search made. With a time limit, polishing starts from the best
-        network, then from the best network of each size (smallest first) and the runners-up of earlier
-        climbs, until the time is up. 0 turns it off.
+        network, then, in turn, from the best network of the size whose best mechanism move gains most and
+        from the runners-up of earlier climbs, until the time is up. 0 turns it off.
     polish_climbs : int
-        With a time limit, the climbs that share the polishing time (the one that has used the least time
-        takes the next step; a new one starts where one ends): a climb from a large network takes long
-        steps and would otherwise leave none for the small networks that a mechanism move turns into the
-        truth. 1 climbs from one network at a time.
+        With a time limit, the climbs that share the polishing time, each in a slot (the slot that has used
+        the least time takes the next step; a new climb starts in the slot of one that ended): a climb from
+        a large network takes long steps and would otherwise leave none for the small networks that a
+        mechanism move turns into the truth. 1 climbs from one network at a time.
     polish_refits : int
         Polishing ranks all neighbours by a cheap fit (the warm start only, no hold-out refit) and fits
         this many of the best in full.

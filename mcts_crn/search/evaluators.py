@@ -228,8 +228,8 @@ class ScoreTestEvaluator:
     where it explains half or less (Robertson's stiff network, whose fast and slow terms cancel in the
     integrals: 0.13, where the regression would only mislead). ``ADD_LATENT`` gets ``floor + latent_weight
     * u`` with ``u = 1 - max_j Delta_j / L`` (misfit no single reaction explains suggests an unmeasured
-    species); ``STOP`` gets
-    ``floor + stop_weight / (1 + L / N)`` (high once the misfit is at the noise level, ``L / N ~ 1``).
+    species); ``STOP`` gets ``floor + stop_weight / (1 + L / N)`` (high once the misfit is at the noise
+    level, ``L / N ~ 1``).
     Reference: Rao CR (1948) Proc Camb Phil Soc 44:50-57 (score test).
     """
 

@@ -378,6 +378,19 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         scores.sort(key=lambda item: (-item[0], item[1]))
         return [(crn, parent) for _, _, crn, parent in scores]
 
+    def moves_from(beam: list[Candidate], moves_of: Callable[[Candidate], list[Crn]]
+                   ) -> dict[str, tuple[Crn, Candidate]]:
+        """The admissible networks ``moves_of`` gives from the members of ``beam``, by canonical key, each
+        with the first member that gave it; the members themselves left out."""
+        options: dict[str, tuple[Crn, Candidate]] = {}
+        for member in beam:
+            for crn in moves_of(member):
+                if space.admissible(crn):
+                    options.setdefault(crn.canonical_key(), (crn, member))
+        for member in beam:
+            options.pop(member.key, None)
+        return options
+
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
         highest prior, or, once no neighbour improves, the single and pair removals and the swaps."""
@@ -413,13 +426,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 return
             yield
             members = {member.key for member in beam}
-            options: dict[str, tuple[Crn, Candidate]] = {}
-            for member in beam:
-                for crn in proposals(member, stalled):
-                    if space.admissible(crn):
-                        options.setdefault(crn.canonical_key(), (crn, member))
-            for key in members:
-                options.pop(key, None)
+            options = moves_from(beam, lambda member: proposals(member, stalled))
             refits = by_screen(options, out_of_budget)[:config.polish_refits * len(beam)]
             if stalled:
                 # every single removal in full: a screen from the parent's rates can hide a spurious reaction
@@ -488,16 +495,12 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             reactions) from ``start`` gains by its screen (a climb from ``start`` reuses the screens);
             -inf where none is left (every latent species used)."""
             if start.key not in gains:
-                options: dict[str, tuple[Crn, Candidate]] = {}
-                for crn in moves.mechanisms(start.crn, config.max_order, config.max_latent):
-                    if space.admissible(crn):
-                        options.setdefault(crn.canonical_key(), (crn, start))
-                options.pop(start.key, None)
+                options = moves_from([start], lambda member: moves.mechanisms(member.crn, config.max_order,
+                                                                              config.max_latent))
                 top = -math.inf
-                for key, (crn, parent) in options.items():
-                    if out_of_budget():
-                        break
-                    top = max(top, score(screen(crn, key, parent.fit), crn, key))
+                for crn, parent in by_screen(options, out_of_budget)[:1]:  # screens cached: no new fit
+                    key = crn.canonical_key()
+                    top = score(screen(crn, key, parent.fit), crn, key)
                 gains[start.key] = top - rank(start)
             return gains[start.key]
 
