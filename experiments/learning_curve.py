@@ -8,9 +8,16 @@ when the true network is first fitted. Prints a table and saves a plot and the r
 
     python experiments/learning_curve.py --run RUN [--tasks 30] [--simulations 300] [--workers 2]
                                          [--checkpoints all|last|0,5,10] [--priors uniform,heuristic,learned]
+                                         [--disjoint-from SEED[:N]] [--select]
 
 Results are appended to OUT/results.jsonl as they come; a rerun with the same settings skips the searches
-already done (so a long study can be stopped and continued).
+already done (so a long study can be stopped and continued), and leaves out stored results whose task is
+no longer the one drawn (a run that trained on more tasks since can change the held-out set).
+
+Choosing the checkpoint to ship without looking at the test tasks: run the checkpoints on a validation
+set, another seed's tasks kept disjoint from the test set (``--seed 7 --disjoint-from 2024:30 --select``),
+take the one ``--select`` names (most recovered, then fewest median fits among the recovered), and
+report the test set (``--seed 2024``) for that one.
 
 Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
 until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
@@ -31,7 +38,10 @@ import numpy as np
 EVAL_KEY, SEARCH_KEY = 3, 4
 
 
-def held_out_tasks(run: Path, num_tasks: int, seed: int):
+def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...] = ()):
+    """The ``num_tasks`` held-out tasks of ``seed``: none has the key of a training task of ``run`` (the keys in
+    its replay buffer) or of a task of the held-out sets ``disjoint_from`` ((seed, count) pairs, for example
+    the test set when this one validates a choice of checkpoint)."""
     from mcts_crn.config import TaskConfig
     from mcts_crn.learn.replay import ReplayBuffer
     from mcts_crn.learn.tasks import generate_task
@@ -40,24 +50,29 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int):
     task_config = TaskConfig.from_dict(config["task"])
     replay = run / "replay.h5"
     training = {t.key for t in ReplayBuffer(replay, read_only=True).tasks()} if replay.exists() else set()
-    tasks, keys = [], set()
-    for j in range(num_tasks):
-        task = generate_task(np.random.SeedSequence(seed, spawn_key=(EVAL_KEY, j)), config=task_config,
-                             exclude=training | keys)
-        keys.add(task.key)
-        tasks.append(task)
-    return tasks, task_config, config["train"], len(training)
+
+    def draw(seed: int, count: int, exclude: set[str]) -> list:
+        tasks, keys = [], set()
+        for j in range(count):
+            task = generate_task(np.random.SeedSequence(seed, spawn_key=(EVAL_KEY, j)), config=task_config,
+                                 exclude=exclude | keys)
+            keys.add(task.key)
+            tasks.append(task)
+        return tasks
+
+    other = {t.key for other_seed, count in disjoint_from for t in draw(other_seed, count, training)}
+    return draw(seed, num_tasks, training | other), task_config, config["train"], len(training)
 
 
 _TASKS = None
 
 
-def _init(run: str, num_tasks: int, seed: int) -> None:
+def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...]) -> None:
     import torch
 
     torch.set_num_threads(1)
     global _TASKS
-    _TASKS = held_out_tasks(Path(run), num_tasks, seed)
+    _TASKS = held_out_tasks(Path(run), num_tasks, seed, disjoint_from)
 
 
 def _search(job: dict) -> dict:
@@ -99,6 +114,33 @@ def summarize(rows: list[dict]) -> dict:
             "mean_fits": float(np.mean([r["num_fits"] for r in rows])) if rows else math.nan,
             "best_is_truth": int(sum(r["best_is_truth"] for r in rows)),
             "seconds": float(np.sum([r["seconds"] for r in rows]))}
+
+
+def compare(rows: list[dict], baseline: list[dict]) -> dict:
+    """How many times fewer fits a prior (``rows``) needs than a ``baseline`` prior on the same tasks.
+
+    ``paired``: geometric mean over the tasks both recovered of the baseline's fits to the truth over the
+    prior's (``paired_tasks`` of them). ``at_k``: the fits by which the baseline has recovered its ``k``
+    tasks (its k-th smallest fits to the truth, ``k`` = how many it recovered) over the fits by which the
+    prior has recovered as many (NaN when the prior recovered fewer): a quantile of the fits-to-truth
+    distributions that counts every task, unrecovered ones as beyond the budget."""
+    fits = {r["task"]: r["fits_to_truth"] for r in rows}
+    base = {r["task"]: r["fits_to_truth"] for r in baseline}
+    both = [j for j in fits if j in base and fits[j] > 0 and base[j] > 0]
+    paired = float(np.exp(np.mean([np.log(base[j] / fits[j]) for j in both]))) if both else math.nan
+    reached, base_reached = sorted(f for f in fits.values() if f > 0), sorted(f for f in base.values() if f > 0)
+    k = len(base_reached)
+    at_k = base_reached[k - 1] / reached[k - 1] if 0 < k <= len(reached) else math.nan
+    return {"paired": paired, "paired_tasks": len(both), "at_k": at_k, "k": k}
+
+
+def select_checkpoint(table: dict) -> str | None:
+    """The learned prior to ship, chosen on validation tasks by a rule fixed in advance: the most tasks
+    recovered, ties broken by the lower median fits to the truth among the recovered ones."""
+    learned = [(label, row) for label, row in table.items() if label.startswith("learned@")]
+    if not learned:
+        return None
+    return min(learned, key=lambda item: (-item[1]["recovered"], item[1]["median_fits_recovered"]))[0]
 
 
 def policy_check(run: Path, checkpoints: list[Path], num_tasks: int, seed: int) -> str:
@@ -161,9 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-value", action="store_true", help="learned priors: no value estimate for the search")
     parser.add_argument("--rollout-depth", type=int, default=None,
                         help="learned priors: playout depth of the search (default: SearchConfig's)")
+    parser.add_argument("--disjoint-from", default=None, metavar="SEED[:N]",
+                        help="also keep the tasks disjoint from the N held-out tasks of SEED (default N: --tasks), "
+                             "for a validation set that must not overlap the test set")
+    parser.add_argument("--select", action="store_true",
+                        help="name the checkpoint to ship: most recovered, then fewest median fits (recovered)")
     parser.add_argument("--policy-check", type=int, default=0, metavar="N",
                         help="only score the checkpoints' policies on the true build paths of N held-out tasks")
     args = parser.parse_args(argv)
+    disjoint_from: tuple[tuple[int, int], ...] = ()
+    if args.disjoint_from:
+        other_seed, _, count = args.disjoint_from.partition(":")
+        disjoint_from = ((int(other_seed), int(count) if count else args.tasks),)
 
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoints = sorted((args.run / "checkpoints").glob("iter_*.pt"))
@@ -184,12 +235,18 @@ def main(argv: list[str] | None = None) -> int:
               + (f" rollout{args.rollout_depth}" if args.rollout_depth is not None else ""))
     if "learned" in priors:
         labels += [(f"learned@{int(c.stem.split('_')[1])}{suffix}", str(c)) for c in checkpoints]
+    tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
     results_path = args.out / "results.jsonl"
-    done = {}
+    done, stale = {}, 0
     if results_path.exists():
         for line in results_path.read_text().splitlines():
             row = json.loads(line)
+            if row["task"] >= len(tasks) or row["key"] != tasks[row["task"]].key:
+                stale += 1  # another held-out set (the run trained on more tasks since, or other options)
+                continue
             done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+    if stale:
+        print(f"{stale} stored results are of other tasks than these and are left out", file=sys.stderr)
     indices = range(args.tasks) if args.only is None else [int(v) for v in args.only.split(",")]
     jobs = []
     for label, checkpoint in labels:
@@ -207,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     if jobs:
         with multiprocessing.get_context("spawn").Pool(args.workers, initializer=_init,
-                                                       initargs=(str(args.run), args.tasks, args.seed)) as pool, \
+                                                       initargs=(str(args.run), args.tasks, args.seed,
+                                                                 disjoint_from)) as pool, \
                 results_path.open("a") as sink:
             for count, row in enumerate(pool.imap_unordered(_search, jobs), 1):
                 sink.write(json.dumps(row) + "\n")
@@ -215,17 +273,18 @@ def main(argv: list[str] | None = None) -> int:
                 done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
                 print(f"[{count}/{len(jobs)} {time.perf_counter() - start:.0f}s] {row['label']} task {row['task']}: "
                       f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
-    _, _, _, num_training = held_out_tasks(args.run, 0, args.seed)
+    rows_of = {label: [done[(label, j, args.simulations, args.seed)] for j in indices
+                       if (label, j, args.simulations, args.seed) in done] for label, _ in labels}
     table = {}
     for label, _ in labels:
-        rows = [done[(label, j, args.simulations, args.seed)] for j in indices
-                if (label, j, args.simulations, args.seed) in done]
-        table[label] = summarize(rows)
+        table[label] = summarize(rows_of[label])
     history_path = args.run / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
     games = sum(h["games"] for h in history)
     play_seconds = sum(h["selfplay_seconds"] for h in history)
     subset = "" if args.only is None else f", of them tasks {args.only}"
+    if disjoint_from:
+        subset += f", disjoint from the {disjoint_from[0][1]} held-out tasks of seed {disjoint_from[0][0]}"
     lines = [f"held-out tasks: {args.tasks}{subset} (seed {args.seed}), disjoint from the {num_training} training "
              "tasks; "
              f"budget {args.simulations} simulations per search",
@@ -243,6 +302,22 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("median fits: over all tasks, an unrecovered task counting as infinitely many (\"unreached\" when "
                  "half or more are unrecovered); fits are all fits made: the tree's, its playouts', polishing's "
                  "(screening fits included) and the cold refits of new best networks")
+    baselines = [b for b in ("heuristic", "uniform") if b in table]
+    if baselines and any(label.startswith("learned@") for label in table):
+        lines += ["", "times fewer fits than " + " / ".join(baselines) + ": paired = geometric mean over the "
+                  "tasks both recovered (how many); at k = the fits by which the baseline recovered its k tasks "
+                  "over those by which the learned prior recovered as many"]
+        for label in table:
+            if label.startswith("learned@"):
+                parts = []
+                for b in baselines:
+                    c = compare(rows_of[label], rows_of[b])
+                    table[label][f"vs_{b}"] = c
+                    parts.append(f"vs {b}: paired {c['paired']:.2f}x ({c['paired_tasks']}), "
+                                 f"at k={c['k']} {c['at_k']:.2f}x")
+                lines.append(f"{label:14s} " + "; ".join(parts))
+    if args.select and (chosen := select_checkpoint(table)):
+        lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]
     text = "\n".join(lines)
     print(text)
     (args.out / "table.txt").write_text(text + "\n")

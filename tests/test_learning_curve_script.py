@@ -1,0 +1,60 @@
+"""The learning-curve script (experiments/learning_curve.py): its comparisons between priors, the rule that
+picks the checkpoint to ship, and held-out task sets kept disjoint from one another."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcts_crn.config import TaskConfig, TrainConfig
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "learning_curve.py"
+
+
+@pytest.fixture(scope="module")
+def learning_curve():
+    spec = importlib.util.spec_from_file_location("learning_curve_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def _rows(fits: list[int]) -> list[dict]:
+    return [{"task": j, "fits_to_truth": f} for j, f in enumerate(fits)]
+
+
+def test_compare_counts_paired_tasks_and_the_baselines_last_recovery(learning_curve) -> None:
+    # 0 = not recovered. Both recovered tasks 0 and 3: ratios 100/10 and 80/40, geometric mean sqrt(20).
+    # The baseline recovered 2 tasks, the second by 100 fits; the prior its second by 20.
+    c = learning_curve.compare(_rows([10, 20, 0, 40]), _rows([100, 0, 0, 80]))
+    assert c["paired_tasks"] == 2 and c["paired"] == pytest.approx(math.sqrt(20.0))
+    assert c["k"] == 2 and c["at_k"] == pytest.approx(5.0)
+    # a prior that recovered fewer tasks than the baseline has no ratio at the baseline's k
+    fewer = learning_curve.compare(_rows([0, 0, 0, 40]), _rows([100, 50, 0, 80]))
+    assert fewer["k"] == 3 and math.isnan(fewer["at_k"]) and fewer["paired"] == pytest.approx(2.0)
+
+
+def test_select_checkpoint_prefers_recovery_then_fewer_fits(learning_curve) -> None:
+    table = {"heuristic": {"recovered": 9, "median_fits_recovered": 10.0},
+             "learned@1": {"recovered": 5, "median_fits_recovered": 50.0},
+             "learned@2": {"recovered": 6, "median_fits_recovered": 300.0},
+             "learned@3": {"recovered": 6, "median_fits_recovered": 200.0}}
+    assert learning_curve.select_checkpoint(table) == "learned@3"
+    assert learning_curve.select_checkpoint({"heuristic": table["heuristic"]}) is None
+
+
+def test_validation_tasks_are_disjoint_from_the_test_tasks(learning_curve, tmp_path: Path) -> None:
+    task = TaskConfig(max_species=3, max_reactions=3, num_times=11)
+    (tmp_path / "config.json").write_text(json.dumps({"task": task.to_dict(), "train": TrainConfig().to_dict()}))
+    test, _, _, num_training = learning_curve.held_out_tasks(tmp_path, 3, 5)
+    assert num_training == 0 and len({t.key for t in test}) == 3
+    # the same seed drawn again but disjoint from itself: every task is redrawn
+    again, _, _, _ = learning_curve.held_out_tasks(tmp_path, 3, 5, ((5, 3),))
+    assert not {t.key for t in again} & {t.key for t in test}
+    assert [t.key for t in learning_curve.held_out_tasks(tmp_path, 3, 5)[0]] == [t.key for t in test]
