@@ -1,8 +1,26 @@
+import contextlib
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+@contextlib.contextmanager
+def experiment_script(relative: str, name: str):
+    """The script ``experiments/<relative>`` imported as module ``name`` (registered in sys.modules while in
+    use, which dataclasses and pickling need)."""
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[name]
 
 
 @pytest.fixture
