@@ -11,10 +11,12 @@ from conftest import experiment_script
 
 from mcts_crn.crn import Crn
 
+
 @pytest.fixture(scope="module")
 def case_studies():
     with experiment_script("case_studies/run.py", "case_studies_run") as module:
         yield module
+
 
 @pytest.fixture(scope="module")
 def data_dir(shared_dir, case_studies):
@@ -22,8 +24,10 @@ def data_dir(shared_dir, case_studies):
     assert path == case_studies.DATA_DIR
     return path
 
+
 def test_every_data_set_has_a_case_study(case_studies, data_dir):
     assert sorted(p.stem for p in data_dir.glob("*.csv")) == sorted(case_studies.CASE_BY_NAME)
+
 
 def test_published_models_use_the_data_species(case_studies, data_dir):
     for case in case_studies.CASES:
@@ -53,6 +57,7 @@ def test_published_models_use_the_data_species(case_studies, data_dir):
         for feature in case.features:
             assert isinstance(feature.present(Crn.empty(dataset.species)), bool)
 
+
 def test_preparation_removes_only_censored_values(case_studies, data_dir):
     from mcts_crn.data import Dataset
 
@@ -68,6 +73,7 @@ def test_preparation_removes_only_censored_values(case_studies, data_dir):
             kept = ~np.isnan(after.values)
             assert np.array_equal(before.values[kept], after.values[kept])
             assert not np.any(np.isclose(after.values[kept], value, rtol=1e-6, atol=0))
+
 
 def test_compare_reactions_matches_latent_names(case_studies):
     published = Crn.from_text("S + I -> 2 I\nI -> R\nR -> 0", observed=["I", "R"])

@@ -11,13 +11,16 @@ from conftest import experiment_script
 
 from mcts_crn.config import TaskConfig, TrainConfig
 
+
 @pytest.fixture(scope="module")
 def learning_curve():
     with experiment_script("learning_curve.py", "learning_curve_script") as module:
         yield module
 
+
 def _rows(fits: list[int]) -> list[dict]:
     return [{"task": j, "fits_to_truth": f} for j, f in enumerate(fits)]
+
 
 def test_compare_counts_paired_tasks_and_the_baselines_last_recovery(learning_curve) -> None:
     # 0 = not recovered. Both recovered tasks 0 and 3: ratios 100/10 and 80/40, geometric mean sqrt(20).
@@ -29,6 +32,7 @@ def test_compare_counts_paired_tasks_and_the_baselines_last_recovery(learning_cu
     fewer = learning_curve.compare(_rows([0, 0, 0, 40]), _rows([100, 50, 0, 80]))
     assert fewer["k"] == 3 and math.isnan(fewer["at_k"]) and fewer["paired"] == pytest.approx(2.0)
 
+
 def test_select_checkpoint_prefers_recovery_then_fewer_fits(learning_curve) -> None:
     table = {"heuristic": {"recovered": 9, "median_fits_recovered": 10.0},
              "learned@1": {"recovered": 5, "median_fits_recovered": 50.0},
@@ -36,6 +40,7 @@ def test_select_checkpoint_prefers_recovery_then_fewer_fits(learning_curve) -> N
              "learned@3": {"recovered": 6, "median_fits_recovered": 200.0}}
     assert learning_curve.select_checkpoint(table) == "learned@3"
     assert learning_curve.select_checkpoint({"heuristic": table["heuristic"]}) is None
+
 
 def test_validation_tasks_are_disjoint_from_the_test_tasks(learning_curve, tmp_path: Path) -> None:
     task = TaskConfig(max_species=3, max_reactions=3, num_times=11)
