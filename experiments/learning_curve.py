@@ -16,8 +16,8 @@ no longer the one drawn (a run that trained on more tasks since can change the h
 
 Choosing the checkpoint to ship without looking at the test tasks: run the checkpoints on a validation
 set, another seed's tasks kept disjoint from the test set (``--seed 7 --disjoint-from 2024:30 --select``),
-take the one ``--select`` names (most recovered, then fewest median fits among the recovered), and
-report the test set (``--seed 2024``) for that one.
+take the one ``--select`` names (most recovered, then fewest median fits among the recovered; also
+written to OUT/selected.json), and report the test set (``--seed 2024``) for that one.
 
 Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
 until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
@@ -283,11 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     games = sum(h["games"] for h in history)
     play_seconds = sum(h["selfplay_seconds"] for h in history)
     subset = "" if args.only is None else f", of them tasks {args.only}"
-    if disjoint_from:
-        subset += f", disjoint from the {disjoint_from[0][1]} held-out tasks of seed {disjoint_from[0][0]}"
+    others = "".join(f" and from the {count} held-out tasks of seed {other}" for other, count in disjoint_from)
     lines = [f"held-out tasks: {args.tasks}{subset} (seed {args.seed}), disjoint from the {num_training} training "
-             "tasks; "
-             f"budget {args.simulations} simulations per search",
+             f"tasks{others}; budget {args.simulations} simulations per search",
              f"training: {len(history)} iterations, {games} self-play games in {play_seconds / 60:.1f} min "
              "of self-play "
              f"({games / play_seconds * 3600 if play_seconds else float('nan'):.0f} games/hour)",
@@ -318,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"{label:14s} " + "; ".join(parts))
     if args.select and (chosen := select_checkpoint(table)):
         lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]
+        path = dict(labels)[chosen]
+        (args.out / "selected.json").write_text(json.dumps({"label": chosen, "checkpoint": path}, indent=2) + "\n")
     text = "\n".join(lines)
     print(text)
     (args.out / "table.txt").write_text(text + "\n")
