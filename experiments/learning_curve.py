@@ -8,7 +8,7 @@ when the true network is first fitted. Prints a table and saves a plot and the r
 
     python experiments/learning_curve.py --run RUN [--tasks 30] [--simulations 300] [--workers 2]
                                          [--checkpoints all|last|0,5,10] [--priors uniform,heuristic,learned]
-                                         [--disjoint-from SEED[:N]] [--select]
+                                         [--temperature 1[,2,...]] [--disjoint-from SEED[:N]] [--select]
 
 Results are appended to OUT/results.jsonl as they come; a rerun with the same settings skips the searches
 already done (so a long study can be stopped and continued), and leaves out stored results whose task is
@@ -17,7 +17,8 @@ no longer the one drawn (a run that trained on more tasks since can change the h
 Choosing the checkpoint to ship without looking at the test tasks: run the checkpoints on a validation
 set, another seed's tasks kept disjoint from the test set (``--seed 7 --disjoint-from 2024:30 --select``),
 take the one ``--select`` names (most recovered, then fewest median fits among the recovered; also
-written to OUT/selected.json), and report the test set (``--seed 2024``) for that one.
+written to OUT/selected.json), then choose its temperature the same way (``--checkpoints N --temperature
+0.5,1,2 --select``), and report the test set (``--seed 2024``) for that choice.
 
 Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
 until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priors", default="uniform,heuristic,learned")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "learning_curve")
     parser.add_argument("--only", default=None, help="comma-separated task indices (of the --tasks held-out ones)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="learned priors: logits / T (default 1)")
+    parser.add_argument("--temperature", type=lambda v: [float(t) for t in v.split(",")], default=[1.0],
+                        help="learned priors: logits / T, or several comma-separated (default 1)")
     parser.add_argument("--no-value", action="store_true", help="learned priors: no value estimate for the search")
     parser.add_argument("--rollout-depth", type=int, default=None,
                         help="learned priors: playout depth of the search (default: SearchConfig's)")
@@ -207,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also keep the tasks disjoint from the N held-out tasks of SEED (default N: --tasks), "
                              "for a validation set that must not overlap the test set")
     parser.add_argument("--select", action="store_true",
-                        help="name the checkpoint to ship: most recovered, then fewest median fits (recovered)")
+                        help="name the checkpoint (and temperature) to ship: most recovered, then fewest median "
+                             "fits among the recovered")
     parser.add_argument("--policy-check", type=int, default=0, metavar="N",
                         help="only score the checkpoints' policies on the true build paths of N held-out tasks")
     args = parser.parse_args(argv)
@@ -230,11 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "policy_check.txt").write_text(text + "\n")
         return 0
     priors = args.priors.split(",")
-    labels: list[tuple[str, str | None]] = [(p, None) for p in priors if p != "learned"]
-    suffix = ((f" T{args.temperature:g}" if args.temperature != 1.0 else "") + (" novalue" if args.no_value else "")
+    # (label, checkpoint, temperature) of each prior compared
+    labels: list[tuple[str, str | None, float]] = [(p, None, 1.0) for p in priors if p != "learned"]
+    suffix = ((" novalue" if args.no_value else "")
               + (f" rollout{args.rollout_depth}" if args.rollout_depth is not None else ""))
     if "learned" in priors:
-        labels += [(f"learned@{int(c.stem.split('_')[1])}{suffix}", str(c)) for c in checkpoints]
+        labels += [(f"learned@{int(c.stem.split('_')[1])}{f' T{t:g}' if t != 1.0 else ''}{suffix}", str(c), t)
+                   for c in checkpoints for t in args.temperature]
     tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
     results_path = args.out / "results.jsonl"
     done, stale = {}, 0
@@ -249,12 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stale} stored results are of other tasks than these and are left out", file=sys.stderr)
     indices = range(args.tasks) if args.only is None else [int(v) for v in args.only.split(",")]
     jobs = []
-    for label, checkpoint in labels:
+    for label, checkpoint, temperature in labels:
         for j in indices:
             if (label, j, args.simulations, args.seed) not in done:
                 prior = "learned" if label.startswith("learned") else label
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
-                             "simulations": args.simulations, "seed": args.seed, "temperature": args.temperature,
+                             "simulations": args.simulations, "seed": args.seed, "temperature": temperature,
                              "use_value": False if args.no_value else None,
                              **({"rollout_depth": args.rollout_depth}
                                 if prior == "learned" and args.rollout_depth is not None else {})})
@@ -274,9 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{count}/{len(jobs)} {time.perf_counter() - start:.0f}s] {row['label']} task {row['task']}: "
                       f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
     rows_of = {label: [done[(label, j, args.simulations, args.seed)] for j in indices
-                       if (label, j, args.simulations, args.seed) in done] for label, _ in labels}
+                       if (label, j, args.simulations, args.seed) in done] for label, _, _ in labels}
     table = {}
-    for label, _ in labels:
+    for label, _, _ in labels:
         table[label] = summarize(rows_of[label])
     history_path = args.run / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
@@ -316,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"{label:14s} " + "; ".join(parts))
     if args.select and (chosen := select_checkpoint(table)):
         lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]
-        path = dict(labels)[chosen]
-        (args.out / "selected.json").write_text(json.dumps({"label": chosen, "checkpoint": path}, indent=2) + "\n")
+        path, temperature = next((c, t) for label, c, t in labels if label == chosen)
+        (args.out / "selected.json").write_text(
+            json.dumps({"label": chosen, "checkpoint": path, "temperature": temperature}, indent=2) + "\n")
     text = "\n".join(lines)
     print(text)
     (args.out / "table.txt").write_text(text + "\n")
@@ -332,12 +338,17 @@ def _plot(table: dict, path: Path, budget: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    learned = sorted((int(k.split("@")[1].split()[0]), v) for k, v in table.items() if k.startswith("learned@"))
+    curves: dict[str, list] = {}  # one line per temperature and option: "learned", "learned T2", ...
+    for k, v in table.items():
+        if k.startswith("learned@"):
+            iteration, _, options = k.split("@")[1].partition(" ")
+            curves.setdefault(f"learned {options}".strip(), []).append((int(iteration), v))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric, title in ((axes[0], "median_fits_recovered", "median fits to the true network (recovered)"),
                               (axes[1], "recovery_rate", f"recovery rate within {budget} simulations")):
-        if learned:
-            ax.plot([i for i, _ in learned], [v[metric] for _, v in learned], "o-", label="learned")
+        for name, points in curves.items():
+            points.sort(key=lambda p: p[0])
+            ax.plot([i for i, _ in points], [v[metric] for _, v in points], "o-", label=name)
         for name, style in (("uniform", "--"), ("heuristic", ":")):
             if name in table:
                 ax.axhline(table[name][metric], linestyle=style, color="grey" if name == "uniform" else "black",

@@ -22,6 +22,8 @@ def test_the_default_evaluator_drives_a_search_from_the_command_line(tmp_path):
 
     evaluator = load_default_evaluator()
     assert isinstance(evaluator, LearnedEvaluator)
+    # the search uses the prior at the temperature chosen with the checkpoint (experiments/train_default.sh)
+    assert evaluator.temperature == read_checkpoint(DEFAULT_CHECKPOINT)["search_temperature"] > 0
     assert PRIORS["learned"] is load_default_evaluator  # registered by importing mcts_crn.model
     assert main(["--example", "dimerisation", "--prior", "learned", "--simulations", "6", "--seed", "1",
                  "--quiet", "--out", str(tmp_path)]) == 0

@@ -205,6 +205,29 @@ def test_checkpoint_round_trip_gives_the_same_outputs(problem, tmp_path):
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_an_exported_checkpoint_carries_its_search_temperature(problem, tmp_path):
+    from mcts_crn.model import export_checkpoint, load_evaluator, read_checkpoint
+
+    data, space, state, fit = problem
+    model = _trained_like(CrnGnn(ModelConfig(hidden=16, num_layers=2)), seed=3)
+    save_checkpoint(tmp_path / "run.pt", model, iteration=7, optimizer={"lr": 1e-3})
+    export_checkpoint(tmp_path / "run.pt", tmp_path / "plain.pt")
+    export_checkpoint(tmp_path / "run.pt", tmp_path / "flat.pt", search_temperature=2.0)
+    export_checkpoint(tmp_path / "flat.pt", tmp_path / "again.pt")  # kept when not given
+    assert "optimizer" not in read_checkpoint(tmp_path / "flat.pt")
+    assert "search_temperature" not in read_checkpoint(tmp_path / "plain.pt")
+    assert read_checkpoint(tmp_path / "again.pt")["search_temperature"] == 2.0
+    assert load_evaluator(tmp_path / "plain.pt").temperature == 1.0
+    assert load_evaluator(tmp_path / "flat.pt").temperature == 2.0
+    assert load_evaluator(tmp_path / "flat.pt", temperature=0.5).temperature == 0.5
+    legal = np.flatnonzero(space.legal_mask(state))
+    plain = load_evaluator(tmp_path / "plain.pt").bind(data, space)([state], [fit], [legal])[0][0]
+    flat = load_evaluator(tmp_path / "flat.pt").bind(data, space)([state], [fit], [legal])[0][0]
+    np.testing.assert_allclose(flat, plain / 2.0, rtol=1e-12)
+    with pytest.raises(ValueError, match="search_temperature"):
+        export_checkpoint(tmp_path / "run.pt", tmp_path / "bad.pt", search_temperature=0.0)
+
+
 def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="not an mcts_crn model checkpoint"):

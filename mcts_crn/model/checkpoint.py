@@ -3,7 +3,8 @@
 Layout (a dict of plain values and tensors, read back with ``torch.load(weights_only=True)`` so no
 arbitrary object is unpickled): ``format``, ``schema_version``, ``feature_version``, ``package_version``,
 ``model_config`` (JSON), ``state_dict``, and whatever the trainer adds (``iteration``, ``optimizer``,
-``train_config``, ``task_config``, ``seed``, ``history``: all plain values).
+``train_config``, ``task_config``, ``seed``, ``history``: all plain values; ``export_checkpoint`` may add
+``search_temperature``).
 """
 from __future__ import annotations
 
@@ -59,20 +60,31 @@ def read_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     return payload
 
 
-def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> CrnGnn:
-    """The ``CrnGnn`` stored in a checkpoint, in eval mode."""
-    payload = read_checkpoint(path, map_location=map_location)
+def model_from(payload: dict[str, Any]) -> CrnGnn:
+    """The ``CrnGnn`` of a checkpoint's dict (``read_checkpoint``), in eval mode."""
     model = CrnGnn(ModelConfig.from_dict(json.loads(payload["model_config"])))
     model.load_state_dict(payload["state_dict"])
     return model.eval()
 
 
-def export_checkpoint(source: str | os.PathLike, destination: str | os.PathLike) -> None:
+def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> CrnGnn:
+    """The ``CrnGnn`` stored in a checkpoint, in eval mode."""
+    return model_from(read_checkpoint(path, map_location=map_location))
+
+
+def export_checkpoint(source: str | os.PathLike, destination: str | os.PathLike, *,
+                      search_temperature: float | None = None) -> None:
     """Copy a training checkpoint without its optimizer state (what the package ships as ``default.pt``).
 
     The iteration count, seed, configs and history are kept so the shipped model says how it was made.
+    ``search_temperature`` (kept from ``source`` when not given) is the temperature its prior is meant to
+    be used at in a search: ``load_evaluator`` divides the logits by it unless told otherwise.
     """
     payload = read_checkpoint(source)
-    model = load_model(source)
-    keep = {k: payload[k] for k in ("iteration", "seed", "train_config", "task_config", "history") if k in payload}
-    save_checkpoint(destination, model, **keep)
+    keep = {k: payload[k] for k in ("iteration", "seed", "train_config", "task_config", "history",
+                                    "search_temperature") if k in payload}
+    if search_temperature is not None:
+        if not search_temperature > 0:
+            raise ValueError(f"search_temperature must be > 0, got {search_temperature}")
+        keep["search_temperature"] = float(search_temperature)
+    save_checkpoint(destination, model_from(payload), **keep)

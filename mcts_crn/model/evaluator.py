@@ -13,9 +13,10 @@ import torch
 from mcts_crn.crn import ActionSpace, Crn
 from mcts_crn.data import Dataset
 from mcts_crn.model.batch import collate
-from mcts_crn.model.checkpoint import load_model
+from mcts_crn.model.checkpoint import model_from, read_checkpoint
 from mcts_crn.model.features import FeatureBuilder, StateFeatures
 from mcts_crn.model.gnn import CrnGnn
+
 
 @contextlib.contextmanager
 def torch_threads(num_threads: int | None) -> Iterator[None]:
@@ -122,8 +123,11 @@ class BoundLearnedEvaluator:
 
 
 def load_evaluator(path: str | os.PathLike, **options) -> LearnedEvaluator:
-    """A ``LearnedEvaluator`` from a checkpoint file (options as in ``LearnedEvaluator``)."""
-    return LearnedEvaluator(load_model(path), **options)
+    """A ``LearnedEvaluator`` from a checkpoint file (options as in ``LearnedEvaluator``); the temperature
+    defaults to the checkpoint's ``search_temperature`` (``export_checkpoint``; 1 where it has none)."""
+    payload = read_checkpoint(path)
+    options.setdefault("temperature", float(payload.get("search_temperature", 1.0)))
+    return LearnedEvaluator(model_from(payload), **options)
 
 
 def load_default_evaluator(**options) -> LearnedEvaluator:
