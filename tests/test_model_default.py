@@ -29,3 +29,4 @@ def test_the_default_evaluator_drives_a_search_from_the_command_line(tmp_path):
                  "--quiet", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["best"] is not None and np.isfinite(result["best"]["reward"])
+    assert result["config"]["prior"] == "learned" and result["config"]["prior_temperature"] == evaluator.temperature

@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_result(result))
     out = write_outputs(result, dataset, args.out,
                         extra_config={"prior": args.prior, "seed": args.seed, "example": args.example,
-                                      "data": None if args.data is None else str(args.data)})
+                                      "data": None if args.data is None else str(args.data),
+                                      **({"prior_temperature": evaluator.temperature}
+                                         if hasattr(evaluator, "temperature") else {})})
     if args.explain:
         from mcts_crn.explain import export_tree, write_tree
         from mcts_crn.explain.__main__ import write_explanation
