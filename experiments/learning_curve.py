@@ -69,6 +69,7 @@ _TASKS = None
 
 
 def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...]) -> None:
+    """A worker: one torch thread, and the held-out tasks drawn again (their data sets do not pickle)."""
     import torch
 
     torch.set_num_threads(1)
@@ -280,9 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
     rows_of = {label: [done[(label, j, args.simulations, args.seed)] for j in indices
                        if (label, j, args.simulations, args.seed) in done] for label, _, _ in labels}
-    table = {}
-    for label, _, _ in labels:
-        table[label] = summarize(rows_of[label])
+    table = {label: summarize(rows) for label, rows in rows_of.items()}
     history_path = args.run / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
     games = sum(h["games"] for h in history)

@@ -367,16 +367,20 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             screened[key] = float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
         return screened[key]
 
-    def by_screen(options: dict[str, tuple[Crn, Candidate]], stop) -> list[tuple[Crn, Candidate]]:
+    def screen_ranks(options: dict[str, tuple[Crn, Candidate]], stop) -> list[tuple[float, Crn, Candidate]]:
         """``options`` (canonical key -> network, the network it was made from) screened from their
-        parents' fits (``screen``) and sorted by rank, best first; screening ends when ``stop()``."""
+        parents' fits (``screen``), with their ranks, best first; screening ends when ``stop()``."""
         scores = []
         for key, (crn, parent) in options.items():
             if stop():
                 break
             scores.append((score(screen(crn, key, parent.fit), crn, key), len(scores), crn, parent))
         scores.sort(key=lambda item: (-item[0], item[1]))
-        return [(crn, parent) for _, _, crn, parent in scores]
+        return [(value, crn, parent) for value, _, crn, parent in scores]
+
+    def by_screen(options: dict[str, tuple[Crn, Candidate]], stop) -> list[tuple[Crn, Candidate]]:
+        """``screen_ranks`` without the ranks."""
+        return [(crn, parent) for _, crn, parent in screen_ranks(options, stop)]
 
     def moves_from(beam: list[Candidate], moves_of: Callable[[Candidate], list[Crn]]
                    ) -> dict[str, tuple[Crn, Candidate]]:
@@ -497,11 +501,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             if start.key not in gains:
                 options = moves_from([start], lambda member: moves.mechanisms(member.crn, config.max_order,
                                                                               config.max_latent))
-                top = -math.inf
-                for crn, parent in by_screen(options, out_of_budget)[:1]:  # screens cached: no new fit
-                    key = crn.canonical_key()
-                    top = score(screen(crn, key, parent.fit), crn, key)
-                gains[start.key] = top - rank(start)
+                ranked = screen_ranks(options, out_of_budget)  # the climb from start reuses these screens
+                gains[start.key] = (ranked[0][0] if ranked else -math.inf) - rank(start)
             return gains[start.key]
 
         def next_start() -> Candidate | None:
