@@ -2,13 +2,15 @@
 
 For N held-out tasks (generated from their own seed, disjoint from every training task of the run: the
 keys in RUN/replay.h5 are excluded) and each prior (uniform, the score-test heuristic, and the learned
-model at each saved checkpoint), run one search per task with a budget of ``--simulations`` and record
-when the true network is first fitted. Prints a table and saves a plot and the raw results under
+model at each saved checkpoint), run one search per task with a budget of ``--simulations`` (or of
+``--max-fits``: the same cost for every prior, whatever fits it makes per simulation) and record when the
+true network is first fitted. Prints a table and saves a plot and the raw results under
 ``--out`` (default experiments/out/learning_curve/).
 
-    python experiments/learning_curve.py --run RUN [--tasks 30] [--simulations 300] [--workers 2]
+    python experiments/learning_curve.py --run RUN [--tasks 30] [--simulations 300 | --max-fits N] [--workers 2]
                                          [--checkpoints all|last|0,5,10] [--priors uniform,heuristic,learned]
-                                         [--temperature 1[,2,...]] [--disjoint-from SEED[:N]] [--select]
+                                         [--temperature 1[,2,...]] [--rollout-depth 0[,1,...]]
+                                         [--disjoint-from SEED[:N]] [--select]
 
 Results are appended to OUT/results.jsonl as they come; a rerun with the same settings skips the searches
 already done (so a long study can be stopped and continued), and leaves out stored results whose task is
@@ -18,7 +20,10 @@ Choosing the checkpoint to ship without looking at the test tasks: run the check
 set, another seed's tasks kept disjoint from the test set (``--seed 7 --disjoint-from 2024:30 --select``),
 take the one ``--select`` names (most recovered, then fewest median fits among the recovered; also
 written to OUT/selected.json), then choose its temperature the same way (``--checkpoints N --temperature
-0.5,1,2 --select``), and report the test set (``--seed 2024``) for that choice.
+0.5,1,2 --select``), then the playout depth of its searches (``--temperature T --rollout-depth 0,1,2
+--select``), and report the test set (``--seed 2024``) for that choice. A learned prior without
+``--rollout-depth`` is searched with its checkpoint's ``search_rollout_depth`` (``export_checkpoint``) where
+it has one, as ``--prior learned`` would.
 
 Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
 until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
@@ -92,14 +97,17 @@ def _search(job: dict) -> dict:
 
         evaluator = load_evaluator(job["checkpoint"], temperature=job.get("temperature", 1.0),
                                    use_value=job.get("use_value"))
-    config = SearchConfig(num_simulations=job["simulations"], max_latent=task.num_latent,
-                          max_order=task_config.max_order,
+    depth = job.get("rollout_depth", getattr(evaluator, "rollout_depth", None))
+    config = SearchConfig(num_simulations=job["simulations"], max_fits=job.get("max_fits"),
+                          max_latent=task.num_latent, max_order=task_config.max_order,
                           max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0,
-                          **({"rollout_depth": job["rollout_depth"]} if "rollout_depth" in job else {}))
+                          **({"rollout_depth": depth} if depth is not None else {}))
     start = time.perf_counter()
     result = run_search(task.dataset, config=config, evaluator=evaluator,
                         rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
     fits_to_truth = next((row["fit_calls"] for row in result.trace if row["key"] == task.key), 0)
+    if job.get("max_fits") is not None and fits_to_truth > job["max_fits"]:
+        fits_to_truth = 0  # reached in the last step's overshoot of the budget: not within it
     return dict(job, key=task.key, fits_to_truth=fits_to_truth, num_fits=result.num_fit_calls,
                 best_is_truth=result.best is not None and result.best.key == task.key,
                 seconds=time.perf_counter() - start)
@@ -137,8 +145,9 @@ def compare(rows: list[dict], baseline: list[dict]) -> dict:
 
 
 def select_checkpoint(table: dict) -> str | None:
-    """The learned prior to ship, chosen on validation tasks by a rule fixed in advance: the most tasks
-    recovered, ties broken by the lower median fits to the truth among the recovered ones."""
+    """The learned prior to ship (checkpoint, temperature, playout depth), chosen on validation tasks by a
+    rule fixed in advance: the most tasks recovered, ties broken by the lower median fits to the truth among
+    the recovered ones."""
     learned = [(label, row) for label, row in table.items() if label.startswith("learned@")]
     if not learned:
         return None
@@ -195,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, required=True, help="training run folder (python -m mcts_crn.train --out)")
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--simulations", type=int, default=300, help="search budget per task (default 300)")
+    parser.add_argument("--max-fits", type=int, default=None, metavar="N",
+                        help="search budget per task in fits, every fit counted, in place of --simulations")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the held-out tasks and the searches")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--checkpoints", default="all", help="all, last, or comma-separated iterations")
@@ -204,14 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperature", type=lambda v: [float(t) for t in v.split(",")], default=[1.0],
                         help="learned priors: logits / T, or several comma-separated (default 1)")
     parser.add_argument("--no-value", action="store_true", help="learned priors: no value estimate for the search")
-    parser.add_argument("--rollout-depth", type=int, default=None,
-                        help="learned priors: playout depth of the search (default: SearchConfig's)")
+    parser.add_argument("--rollout-depth", type=lambda v: [int(d) for d in v.split(",")], default=[None],
+                        help="learned priors: playout depth of the search, or several comma-separated (default: "
+                             "the checkpoint's search_rollout_depth, else SearchConfig's)")
     parser.add_argument("--disjoint-from", default=None, metavar="SEED[:N]",
                         help="also keep the tasks disjoint from the N held-out tasks of SEED (default N: --tasks), "
                              "for a validation set that must not overlap the test set")
     parser.add_argument("--select", action="store_true",
-                        help="name the checkpoint (and temperature) to ship: most recovered, then fewest median "
-                             "fits among the recovered")
+                        help="name the checkpoint (temperature, playout depth) to ship: most recovered, then "
+                             "fewest median fits among the recovered")
     parser.add_argument("--policy-check", type=int, default=0, metavar="N",
                         help="only score the checkpoints' policies on the true build paths of N held-out tasks")
     args = parser.parse_args(argv)
@@ -234,13 +246,18 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "policy_check.txt").write_text(text + "\n")
         return 0
     priors = args.priors.split(",")
-    # (label, checkpoint, temperature) of each prior compared
-    labels: list[tuple[str, str | None, float]] = [(p, None, 1.0) for p in priors if p != "learned"]
-    suffix = ((" novalue" if args.no_value else "")
-              + (f" rollout{args.rollout_depth}" if args.rollout_depth is not None else ""))
+    simulations = None if args.max_fits is not None else args.simulations
+    budget = f"{args.max_fits} fits" if args.max_fits is not None else f"{args.simulations} simulations"
+
+    def stored(label: str, task: int) -> tuple:
+        return label, task, simulations, args.max_fits, args.seed
+
+    # (label, checkpoint, temperature, playout depth) of each prior compared
+    labels: list[tuple[str, str | None, float, int | None]] = [(p, None, 1.0, None) for p in priors if p != "learned"]
     if "learned" in priors:
-        labels += [(f"learned@{int(c.stem.split('_')[1])}{f' T{t:g}' if t != 1.0 else ''}{suffix}", str(c), t)
-                   for c in checkpoints for t in args.temperature]
+        labels += [(f"learned@{int(c.stem.split('_')[1])}{f' T{t:g}' if t != 1.0 else ''}"
+                    f"{' novalue' if args.no_value else ''}{f' rollout{d}' if d is not None else ''}", str(c), t, d)
+                   for c in checkpoints for t in args.temperature for d in args.rollout_depth]
     tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
     results_path = args.out / "results.jsonl"
     done, stale = {}, 0
@@ -250,20 +267,19 @@ def main(argv: list[str] | None = None) -> int:
             if row["task"] >= len(tasks) or row["key"] != tasks[row["task"]].key:
                 stale += 1  # another held-out set (the run trained on more tasks since, or other options)
                 continue
-            done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+            done[(row["label"], row["task"], row["simulations"], row.get("max_fits"), row["seed"])] = row
     if stale:
         print(f"{stale} stored results are of other tasks than these and are left out", file=sys.stderr)
     indices = range(args.tasks) if args.only is None else [int(v) for v in args.only.split(",")]
     jobs = []
-    for label, checkpoint, temperature in labels:
+    for label, checkpoint, temperature, depth in labels:
         for j in indices:
-            if (label, j, args.simulations, args.seed) not in done:
+            if stored(label, j) not in done:
                 prior = "learned" if label.startswith("learned") else label
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
-                             "simulations": args.simulations, "seed": args.seed, "temperature": temperature,
-                             "use_value": False if args.no_value else None,
-                             **({"rollout_depth": args.rollout_depth}
-                                if prior == "learned" and args.rollout_depth is not None else {})})
+                             "simulations": simulations, "max_fits": args.max_fits, "seed": args.seed,
+                             "temperature": temperature, "use_value": False if args.no_value else None,
+                             **({"rollout_depth": depth} if depth is not None else {})})
     # longest first keeps the workers busy to the end: learned and heuristic searches cost more per fit
     jobs.sort(key=lambda job: (job["prior"] == "uniform", job["task"]))
     print(f"{len(jobs)} searches to run ({len(done)} done before), {args.workers} workers", file=sys.stderr)
@@ -276,11 +292,10 @@ def main(argv: list[str] | None = None) -> int:
             for count, row in enumerate(pool.imap_unordered(_search, jobs), 1):
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
-                done[(row["label"], row["task"], row["simulations"], row["seed"])] = row
+                done[stored(row["label"], row["task"])] = row
                 print(f"[{count}/{len(jobs)} {time.perf_counter() - start:.0f}s] {row['label']} task {row['task']}: "
                       f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
-    rows_of = {label: [done[(label, j, args.simulations, args.seed)] for j in indices
-                       if (label, j, args.simulations, args.seed) in done] for label, _, _ in labels}
+    rows_of = {label: [done[stored(label, j)] for j in indices if stored(label, j) in done] for label, *_ in labels}
     table = {label: summarize(rows) for label, rows in rows_of.items()}
     history_path = args.run / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
@@ -289,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     subset = "" if args.only is None else f", of them tasks {args.only}"
     others = "".join(f" and from the {count} held-out tasks of seed {other}" for other, count in disjoint_from)
     lines = [f"held-out tasks: {args.tasks}{subset} (seed {args.seed}), disjoint from the {num_training} training "
-             f"tasks{others}; budget {args.simulations} simulations per search",
+             f"tasks{others}; budget {budget} per search",
              f"training: {len(history)} iterations, {games} self-play games in {play_seconds / 60:.1f} min "
              "of self-play "
              f"({games / play_seconds * 3600 if play_seconds else float('nan'):.0f} games/hour)",
@@ -320,18 +335,18 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"{label:14s} " + "; ".join(parts))
     if args.select and (chosen := select_checkpoint(table)):
         lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]
-        path, temperature = next((c, t) for label, c, t in labels if label == chosen)
-        (args.out / "selected.json").write_text(
-            json.dumps({"label": chosen, "checkpoint": path, "temperature": temperature}, indent=2) + "\n")
+        path, temperature, depth = next((c, t, d) for label, c, t, d in labels if label == chosen)
+        (args.out / "selected.json").write_text(json.dumps(
+            {"label": chosen, "checkpoint": path, "temperature": temperature, "rollout_depth": depth}, indent=2) + "\n")
     text = "\n".join(lines)
     print(text)
     (args.out / "table.txt").write_text(text + "\n")
     (args.out / "summary.json").write_text(json.dumps(table, indent=2))
-    _plot(table, args.out / "learning_curve.png", args.simulations)
+    _plot(table, args.out / "learning_curve.png", budget)
     return 0
 
 
-def _plot(table: dict, path: Path, budget: int) -> None:
+def _plot(table: dict, path: Path, budget: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -344,7 +359,7 @@ def _plot(table: dict, path: Path, budget: int) -> None:
             curves.setdefault(f"learned {options}".strip(), []).append((int(iteration), v))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric, title in ((axes[0], "median_fits_recovered", "median fits to the true network (recovered)"),
-                              (axes[1], "recovery_rate", f"recovery rate within {budget} simulations")):
+                              (axes[1], "recovery_rate", f"recovery rate within {budget}")):
         for name, points in curves.items():
             points.sort(key=lambda p: p[0])
             ax.plot([i for i, _ in points], [v[metric] for _, v in points], "o-", label=name)

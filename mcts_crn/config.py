@@ -314,6 +314,12 @@ class SearchConfig(_Config):
         ``time_limit``.
     time_limit : float or None
         Budget in seconds of wall time; None: until ``num_simulations``. With both, whichever ends first.
+    max_fits : int or None
+        Budget in fits (``SearchResult.num_fit_calls``: the tree's fits, its playouts', polishing's
+        screening fits and the cold refits of new best networks), the same unit of cost whatever the prior
+        and playout depth: the tree search ends at ``1 - polish_fraction`` of it, polishing at 98% (the
+        rest prunes the best network, as with a time limit). The last step may pass it by a few fits.
+        With other budgets, whichever ends first.
     max_latent, max_order, max_reactions : int
         The action space (``mcts_crn.crn.ActionSpace``).
     forbidden, required : tuple of str
@@ -348,7 +354,7 @@ class SearchConfig(_Config):
         while one does. The MDP only
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
         are there; these moves add them together. Without a time limit, polishing may make as many fits
-        (screening fits included) as the tree search made. With a time limit, polishing starts from the best
+        (screening fits included) as the tree search made, up to 98% of ``max_fits`` in all. With a time limit, polishing starts from the best
         network, then, in turn, from the best network of the size whose best mechanism move gains most and
         from the runners-up of earlier climbs, until the time is up. 0 turns it off.
     polish_climbs : int
@@ -371,8 +377,8 @@ class SearchConfig(_Config):
         bounds how many such steps there can be: the Brusselator's ``X -> X + Y`` beside ``X -> 0`` steps
         to the published ``X -> Y``, which fits alike).
     polish_fraction : float
-        With a time limit, the share of it kept for polishing (the tree search gets the rest). Its last 2%
-        of the whole time prunes the best network: its single removals are screened and the best fitted,
+        With a time limit (or ``max_fits``), the share of it kept for polishing (the tree search gets the
+        rest). Its last 2% of the whole time (or of the fits) prunes the best network: its single removals are screened and the best fitted,
         while one ranks higher (also without a time limit, after polishing).
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
@@ -388,6 +394,7 @@ class SearchConfig(_Config):
 
     num_simulations: int | None = 300
     time_limit: float | None = None
+    max_fits: int | None = None
     max_latent: int = 0
     max_order: int = 2
     max_reactions: int = 8
@@ -418,8 +425,10 @@ class SearchConfig(_Config):
     def __post_init__(self) -> None:
         object.__setattr__(self, "forbidden", tuple(self.forbidden))
         object.__setattr__(self, "required", tuple(self.required))
-        if self.num_simulations is None and self.time_limit is None:
-            raise ValueError("give num_simulations, time_limit or both")
+        if self.num_simulations is None and self.time_limit is None and self.max_fits is None:
+            raise ValueError("give num_simulations, time_limit or max_fits (or several)")
+        if self.max_fits is not None and self.max_fits < 1:
+            raise ValueError(f"max_fits must be >= 1, got {self.max_fits}")
         if self.num_simulations is not None and self.num_simulations < 1:
             raise ValueError(f"num_simulations must be >= 1, got {self.num_simulations}")
         if self.time_limit is not None and self.time_limit <= 0:

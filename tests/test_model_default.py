@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from mcts_crn.config import ModelConfig
+from mcts_crn.config import ModelConfig, SearchConfig
 from mcts_crn.model import DEFAULT_CHECKPOINT, LearnedEvaluator, load_default_evaluator, read_checkpoint
 
 
@@ -30,3 +30,7 @@ def test_the_default_evaluator_drives_a_search_from_the_command_line(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["best"] is not None and np.isfinite(result["best"]["reward"])
     assert result["config"]["prior"] == "learned" and result["config"]["prior_temperature"] == evaluator.temperature
+    # and with the playout depth chosen with it, where it carries one
+    stored = read_checkpoint(DEFAULT_CHECKPOINT).get("search_rollout_depth")
+    assert evaluator.rollout_depth == stored
+    assert result["config"]["search"]["rollout_depth"] == (SearchConfig().rollout_depth if stored is None else stored)

@@ -205,7 +205,7 @@ def test_checkpoint_round_trip_gives_the_same_outputs(problem, tmp_path):
     np.testing.assert_array_equal(a[1], b[1])
 
 
-def test_an_exported_checkpoint_carries_its_search_temperature(problem, tmp_path):
+def test_an_exported_checkpoint_carries_its_search_settings(problem, tmp_path):
     from mcts_crn.model import export_checkpoint, load_evaluator, read_checkpoint
 
     data, space, state, fit = problem
@@ -226,6 +226,15 @@ def test_an_exported_checkpoint_carries_its_search_temperature(problem, tmp_path
     np.testing.assert_allclose(flat, plain / 2.0, rtol=1e-12)
     with pytest.raises(ValueError, match="search_temperature"):
         export_checkpoint(tmp_path / "run.pt", tmp_path / "bad.pt", search_temperature=0.0)
+    # the playout depth: absent unless exported, kept by a re-export, an explicit one wins
+    export_checkpoint(tmp_path / "flat.pt", tmp_path / "deep.pt", search_rollout_depth=0)
+    export_checkpoint(tmp_path / "deep.pt", tmp_path / "deep_again.pt")
+    assert load_evaluator(tmp_path / "plain.pt").rollout_depth is None
+    assert load_evaluator(tmp_path / "deep_again.pt").rollout_depth == 0
+    assert load_evaluator(tmp_path / "deep_again.pt").temperature == 2.0
+    assert load_evaluator(tmp_path / "deep.pt", rollout_depth=2).rollout_depth == 2
+    with pytest.raises(ValueError, match="search_rollout_depth"):
+        export_checkpoint(tmp_path / "run.pt", tmp_path / "bad.pt", search_rollout_depth=-1)
 
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):

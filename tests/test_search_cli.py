@@ -62,3 +62,13 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert "missing.csv" in done.stderr and "No such file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_budget_in_fits(tmp_path):
+    from mcts_crn.search.__main__ import main
+
+    assert main(["--example", "dimerisation", "--max-fits", "40", "--seed", "4", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["config"]["search"]["max_fits"] == 40 and result["config"]["search"]["num_simulations"] is None
+    assert 0.98 * 40 <= result["num_fit_calls"] <= 40 + 2 + result["config"]["search"]["rollout_depth"]

@@ -48,6 +48,27 @@ def test_same_seed_same_result(dimer_data):
         np.testing.assert_array_equal(getattr(a.tree, name), getattr(b.tree, name))
 
 
+@pytest.mark.parametrize("simulations", [None, 1000])
+def test_a_budget_in_fits_bounds_every_fit_made(dimer_data, simulations):
+    """``max_fits`` counts every fit (the tree's, playouts', polishing's screens, cold refits): here the
+    search spends it (polishing stops at 98% of it; pruning may use the rest) and passes it by at most the
+    fits of its last step (one simulation: its leaf, two playout states and a cold refit), whatever the
+    simulation budget."""
+    config = SearchConfig(num_simulations=simulations, max_fits=80, max_reactions=4)
+    result = run_search(dimer_data, config=config, rng=2, progress=False)
+    assert 0.98 * 80 <= result.num_fit_calls <= 80 + 2 + SearchConfig().rollout_depth
+    assert result.num_simulations < 80  # the tree search kept part of the budget for polishing
+    again = run_search(dimer_data, config=config, rng=2, progress=False)
+    assert [r["key"] for r in again.trace] == [r["key"] for r in result.trace]
+
+
+def test_a_search_needs_a_budget():
+    with pytest.raises(ValueError, match="max_fits"):
+        SearchConfig(num_simulations=None)
+    with pytest.raises(ValueError, match="max_fits must be >= 1"):
+        SearchConfig(max_fits=0)
+
+
 def test_tree_bookkeeping_after_a_search(dimer_data):
     result = run_search(dimer_data, config=SearchConfig(num_simulations=25, max_reactions=3),
                         evaluator=UniformEvaluator(), rng=0, progress=False)

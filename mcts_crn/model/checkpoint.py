@@ -4,7 +4,7 @@ Layout (a dict of plain values and tensors, read back with ``torch.load(weights_
 arbitrary object is unpickled): ``format``, ``schema_version``, ``feature_version``, ``package_version``,
 ``model_config`` (JSON), ``state_dict``, and whatever the trainer adds (``iteration``, ``optimizer``,
 ``train_config``, ``task_config``, ``seed``, ``history``: all plain values; ``export_checkpoint`` may add
-``search_temperature``).
+``search_temperature`` and ``search_rollout_depth``).
 """
 from __future__ import annotations
 
@@ -73,18 +73,24 @@ def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "c
 
 
 def export_checkpoint(source: str | os.PathLike, destination: str | os.PathLike, *,
-                      search_temperature: float | None = None) -> None:
+                      search_temperature: float | None = None, search_rollout_depth: int | None = None) -> None:
     """Copy a training checkpoint without its optimizer state (what the package ships as ``default.pt``).
 
     The iteration count, seed, configs and history are kept so the shipped model says how it was made.
-    ``search_temperature`` (kept from ``source`` when not given) is the temperature its prior is meant to
-    be used at in a search: ``load_evaluator`` divides the logits by it unless told otherwise.
+    How its prior is meant to be searched with, each kept from ``source`` when not given:
+    ``search_temperature``, which ``load_evaluator`` divides the logits by unless told otherwise, and
+    ``search_rollout_depth``, the playout depth (``SearchConfig.rollout_depth``) that ``--prior learned``
+    searches with (0: the value head alone judges a new leaf).
     """
     payload = read_checkpoint(source)
     keep = {k: payload[k] for k in ("iteration", "seed", "train_config", "task_config", "history",
-                                    "search_temperature") if k in payload}
+                                    "search_temperature", "search_rollout_depth") if k in payload}
     if search_temperature is not None:
         if not search_temperature > 0:
             raise ValueError(f"search_temperature must be > 0, got {search_temperature}")
         keep["search_temperature"] = float(search_temperature)
+    if search_rollout_depth is not None:
+        if search_rollout_depth < 0:
+            raise ValueError(f"search_rollout_depth must be >= 0, got {search_rollout_depth}")
+        keep["search_rollout_depth"] = int(search_rollout_depth)
     save_checkpoint(destination, model_from(payload), **keep)

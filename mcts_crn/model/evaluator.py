@@ -53,6 +53,9 @@ class LearnedEvaluator:
     num_threads : int or None
         Torch intra-op threads during a forward pass (restored afterwards); default 1, because the graphs
         of a search are tiny and thread synchronization would cost more than it saves. None: leave as is.
+    rollout_depth : int or None
+        The playout depth (``SearchConfig.rollout_depth``) this prior is meant to be searched with, which
+        the search command line uses; None: ``SearchConfig``'s. The evaluator itself does not use it.
     """
 
     model: CrnGnn
@@ -60,6 +63,7 @@ class LearnedEvaluator:
     use_value: bool | None = None
     device: str = "cpu"
     num_threads: int | None = 1
+    rollout_depth: int | None = None
 
     def bind(self, dataset: Dataset, space: ActionSpace) -> "BoundLearnedEvaluator":
         """An evaluator for one search: the data summaries are computed once here."""
@@ -124,9 +128,12 @@ class BoundLearnedEvaluator:
 
 def load_evaluator(path: str | os.PathLike, **options) -> LearnedEvaluator:
     """A ``LearnedEvaluator`` from a checkpoint file (options as in ``LearnedEvaluator``); the temperature
-    defaults to the checkpoint's ``search_temperature`` (``export_checkpoint``; 1 where it has none)."""
+    and playout depth default to the checkpoint's ``search_temperature`` and ``search_rollout_depth``
+    (``export_checkpoint``; 1 and ``SearchConfig``'s where it has none)."""
     payload = read_checkpoint(path)
     options.setdefault("temperature", float(payload.get("search_temperature", 1.0)))
+    if "search_rollout_depth" in payload:
+        options.setdefault("rollout_depth", int(payload["search_rollout_depth"]))
     return LearnedEvaluator(model_from(payload), **options)
 
 

@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--simulations", type=int, default=None, metavar="N", help="tree simulations (default 300)")
     budget.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-time budget in seconds")
+    budget.add_argument("--max-fits", type=int, default=None, metavar="N",
+                        help="budget in fits, every fit counted (the same on every machine, whatever the prior)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--prior", choices=("uniform", "heuristic", "learned"), default="heuristic",
                         help="prior over edits (default heuristic: the score test)")
@@ -82,16 +84,20 @@ def main(argv: list[str] | None = None) -> int:
         dataset = Dataset.from_hdf5(path) if path.endswith((".h5", ".hdf5")) else Dataset.from_csv(path)
         if args.noise is not None:
             dataset = dataset.with_noise(args.noise, "relative")
+    evaluator = _evaluator(args.prior)
+    # a learned prior is searched with the playout depth its checkpoint was chosen with
+    depth = getattr(evaluator, "rollout_depth", None)
     config = SearchConfig(
-        num_simulations=None if args.time_limit is not None and args.simulations is None else (args.simulations or 300),
-        time_limit=args.time_limit,
+        num_simulations=(None if (args.time_limit is not None or args.max_fits is not None) and args.simulations is None
+                         else (args.simulations or 300)),
+        time_limit=args.time_limit, max_fits=args.max_fits,
         max_latent=latent if args.latent is None else args.latent,
         max_order=args.max_order or 2,
         max_reactions=args.max_reactions or 8,
-        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top)
+        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top,
+        **({"rollout_depth": depth} if depth is not None else {}))
     if not args.quiet:
         print(dataset.summary(), "\n")
-    evaluator = _evaluator(args.prior)
     result = run_search(dataset, config=config, evaluator=evaluator, rng=search_seed,
                         progress=False if args.quiet else None)
     print(format_result(result))

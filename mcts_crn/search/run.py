@@ -343,13 +343,13 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best_value = max(best_value, candidate.reward)
         return best_value
 
-    polish_limit = 0  # without a time limit: the fits (full and screening) polishing may reach
+    polish_limit = math.inf  # the fits (full and screening) polishing may reach
 
     def out_of_budget() -> bool:
-        """Polishing must stop: the time is up, or (without a time limit) it has made as many fits as the
-        tree search did, counting screening fits."""
-        if end_time is not None:
-            return time.perf_counter() >= polish_end
+        """Polishing must stop: the time is up, or it has reached ``polish_limit`` fits, counting screening
+        fits (without a time limit, as many as the tree search made; with ``max_fits``, 98% of them)."""
+        if end_time is not None and time.perf_counter() >= polish_end:
+            return True
         return fit_calls() >= polish_limit
 
     polished: set[str] = set()
@@ -484,8 +484,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                           key=lambda c: (-rank(c), c.fit_index))
 
         nonlocal polish_limit
+        if config.max_fits is not None:
+            polish_limit = 0.98 * config.max_fits
         if end_time is None:
-            polish_limit = 2 * fit_calls()
+            polish_limit = min(polish_limit, 2 * fit_calls())
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
                     for _ in polish(candidate):
@@ -523,6 +525,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             return pending[0]
 
         def next_climb() -> Iterator[None] | None:
+            if out_of_budget():
+                return None
             start = next_start()
             return None if start is None else polish(start)
 
@@ -530,9 +534,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
     def prune() -> None:
         """Single removals from the best network, screened, the ``polish_refits`` best fitted in full, while
-        one ranks higher (a spurious reaction in a best network found as the polishing time ran out)."""
+        one ranks higher (a spurious reaction in a best network found as the polishing time ran out), within
+        the budgets of time and fits."""
         def out_of_time() -> bool:
-            return end_time is not None and time.perf_counter() >= end_time
+            return ((end_time is not None and time.perf_counter() >= end_time)
+                    or (config.max_fits is not None and fit_calls() >= config.max_fits))
 
         while best[0] is not None:
             current = best[0]
@@ -571,11 +577,15 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     end_time = None if config.time_limit is None else start_time + config.time_limit
     # polishing stops a little early: the last 2% of the time prunes the best network
     polish_end = None if end_time is None else end_time - 0.02 * config.time_limit
-    deadline = None if end_time is None else start_time + (1.0 - (config.polish_fraction if config.polish else 0.0)) * config.time_limit
+    tree_share = 1.0 - (config.polish_fraction if config.polish else 0.0)
+    deadline = None if end_time is None else start_time + tree_share * config.time_limit
+    tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
         if deadline is not None and time.perf_counter() >= deadline:
+            break
+        if fit_calls() >= tree_fits:
             break
         want = config.batch_size
         if config.num_simulations is not None:
