@@ -32,6 +32,7 @@ until it was first fitted with unrecovered tasks counted as infinitely many (a c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -101,7 +102,7 @@ def _search(job: dict) -> dict:
     config = SearchConfig(num_simulations=job["simulations"], max_fits=job.get("max_fits"),
                           max_latent=task.num_latent, max_order=task_config.max_order,
                           max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0,
-                          **({"rollout_depth": depth} if depth is not None else {}))
+                          **({"rollout_depth": depth} if depth is not None else {}), **job.get("search", {}))
     start = time.perf_counter()
     result = run_search(task.dataset, config=config, evaluator=evaluator,
                         rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
@@ -218,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollout-depth", type=lambda v: [int(d) for d in v.split(",")], default=[None],
                         help="learned priors: playout depth of the search, or several comma-separated (default: "
                              "the checkpoint's search_rollout_depth, else SearchConfig's)")
+    parser.add_argument("--search", action="append", default=[], metavar="NAME=VALUE",
+                        help="a SearchConfig setting for every prior's searches (named in the labels), e.g. "
+                             "polish_fraction=0.6; may be repeated")
     parser.add_argument("--disjoint-from", default=None, metavar="SEED[:N]",
                         help="also keep the tasks disjoint from the N held-out tasks of SEED (default N: --tasks), "
                              "for a validation set that must not overlap the test set")
@@ -252,11 +256,23 @@ def main(argv: list[str] | None = None) -> int:
     def stored(label: str, task: int) -> tuple:
         return label, task, simulations, args.max_fits, args.seed
 
+    from mcts_crn.config import SearchConfig
+
+    fields = {f.name: f.type for f in dataclasses.fields(SearchConfig)}
+    overrides = {}
+    for item in args.search:
+        name, _, value = item.partition("=")
+        if name not in fields:
+            parser.error(f"--search {item}: SearchConfig has no setting {name!r}")
+        overrides[name] = json.loads(value)
+    settings = "".join(f" {name}={value}" for name, value in overrides.items())
     # (label, checkpoint, temperature, playout depth) of each prior compared
-    labels: list[tuple[str, str | None, float, int | None]] = [(p, None, 1.0, None) for p in priors if p != "learned"]
+    labels: list[tuple[str, str | None, float, int | None]] = [(p + settings, None, 1.0, None)
+                                                                for p in priors if p != "learned"]
     if "learned" in priors:
         labels += [(f"learned@{int(c.stem.split('_')[1])}{f' T{t:g}' if t != 1.0 else ''}"
-                    f"{' novalue' if args.no_value else ''}{f' rollout{d}' if d is not None else ''}", str(c), t, d)
+                    f"{' novalue' if args.no_value else ''}{f' rollout{d}' if d is not None else ''}{settings}",
+                    str(c), t, d)
                    for c in checkpoints for t in args.temperature for d in args.rollout_depth]
     tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
     results_path = args.out / "results.jsonl"
@@ -275,11 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     for label, checkpoint, temperature, depth in labels:
         for j in indices:
             if stored(label, j) not in done:
-                prior = "learned" if label.startswith("learned") else label
+                prior = "learned" if label.startswith("learned") else label.split()[0]
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
                              "simulations": simulations, "max_fits": args.max_fits, "seed": args.seed,
                              "temperature": temperature, "use_value": False if args.no_value else None,
-                             **({"rollout_depth": depth} if depth is not None else {})})
+                             **({"rollout_depth": depth} if depth is not None else {}),
+                             **({"search": overrides} if overrides else {})})
     # longest first keeps the workers busy to the end: learned and heuristic searches cost more per fit
     jobs.sort(key=lambda job: (job["prior"] == "uniform", job["task"]))
     print(f"{len(jobs)} searches to run ({len(done)} done before), {args.workers} workers", file=sys.stderr)
@@ -319,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("median fits: over all tasks, an unrecovered task counting as infinitely many (\"unreached\" when "
                  "half or more are unrecovered); fits are all fits made: the tree's, its playouts', polishing's "
                  "(screening fits included) and the cold refits of new best networks")
-    baselines = [b for b in ("heuristic", "uniform") if b in table]
+    baselines = [label for label in table if label.split()[0] in ("heuristic", "uniform")]
     if baselines and any(label.startswith("learned@") for label in table):
         lines += ["", "times fewer fits than " + " / ".join(baselines) + ": paired = geometric mean over the "
                   "tasks both recovered (how many); at k = the fits by which the baseline recovered its k tasks "
