@@ -85,7 +85,7 @@ def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, i
 
 def _search(job: dict) -> dict:
     from mcts_crn.config import SearchConfig
-    from mcts_crn.search import ScoreTestEvaluator, UniformEvaluator, run_search
+    from mcts_crn.search import ScoreTestEvaluator, UniformEvaluator, run_search, search_settings
 
     tasks, task_config, train_config, _ = _TASKS
     task = tasks[job["task"]]
@@ -98,11 +98,12 @@ def _search(job: dict) -> dict:
 
         evaluator = load_evaluator(job["checkpoint"], temperature=job.get("temperature", 1.0),
                                    use_value=job.get("use_value"))
-    depth = job.get("rollout_depth", getattr(evaluator, "rollout_depth", None))
+    # the checkpoint's settings (as --prior learned), then this job's playout depth and --search settings
+    settings = {**search_settings(evaluator),
+                **({"rollout_depth": job["rollout_depth"]} if "rollout_depth" in job else {}), **job.get("search", {})}
     config = SearchConfig(num_simulations=job["simulations"], max_fits=job.get("max_fits"),
                           max_latent=task.num_latent, max_order=task_config.max_order,
-                          max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0,
-                          **({"rollout_depth": depth} if depth is not None else {}), **job.get("search", {}))
+                          max_reactions=task.num_reactions + train_config["extra_reactions"], top_k=0, **settings)
     start = time.perf_counter()
     result = run_search(task.dataset, config=config, evaluator=evaluator,
                         rng=np.random.SeedSequence(job["seed"], spawn_key=(SEARCH_KEY, job["task"])), progress=False)
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mcts_crn.config import SearchConfig
 
-    fields = {f.name: f.type for f in dataclasses.fields(SearchConfig)}
+    fields = {f.name for f in dataclasses.fields(SearchConfig)}
     overrides = {}
     for item in args.search:
         name, _, value = item.partition("=")
@@ -266,13 +267,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--search {item}: SearchConfig has no setting {name!r}")
         overrides[name] = json.loads(value)
     settings = "".join(f" {name}={value}" for name, value in overrides.items())
-    # (label, checkpoint, temperature, playout depth) of each prior compared
-    labels: list[tuple[str, str | None, float, int | None]] = [(p + settings, None, 1.0, None)
-                                                                for p in priors if p != "learned"]
+    # (label, prior, checkpoint, temperature, playout depth) of each prior compared
+    labels: list[tuple[str, str, str | None, float, int | None]] = [(p + settings, p, None, 1.0, None)
+                                                                     for p in priors if p != "learned"]
     if "learned" in priors:
         labels += [(f"learned@{int(c.stem.split('_')[1])}{f' T{t:g}' if t != 1.0 else ''}"
                     f"{' novalue' if args.no_value else ''}{f' rollout{d}' if d is not None else ''}{settings}",
-                    str(c), t, d)
+                    "learned", str(c), t, d)
                    for c in checkpoints for t in args.temperature for d in args.rollout_depth]
     tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
     results_path = args.out / "results.jsonl"
@@ -288,10 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{stale} stored results are of other tasks than these and are left out", file=sys.stderr)
     indices = range(args.tasks) if args.only is None else [int(v) for v in args.only.split(",")]
     jobs = []
-    for label, checkpoint, temperature, depth in labels:
+    for label, prior, checkpoint, temperature, depth in labels:
         for j in indices:
             if stored(label, j) not in done:
-                prior = "learned" if label.startswith("learned") else label.split()[0]
                 jobs.append({"label": label, "prior": prior, "checkpoint": checkpoint, "task": j,
                              "simulations": simulations, "max_fits": args.max_fits, "seed": args.seed,
                              "temperature": temperature, "use_value": False if args.no_value else None,
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("median fits: over all tasks, an unrecovered task counting as infinitely many (\"unreached\" when "
                  "half or more are unrecovered); fits are all fits made: the tree's, its playouts', polishing's "
                  "(screening fits included) and the cold refits of new best networks")
-    baselines = [label for label in table if label.split()[0] in ("heuristic", "uniform")]
+    baselines = [label for b in ("heuristic", "uniform") for label, prior, *_ in labels if prior == b]
     if baselines and any(label.startswith("learned@") for label in table):
         lines += ["", "times fewer fits than " + " / ".join(baselines) + ": paired = geometric mean over the "
                   "tasks both recovered (how many); at k = the fits by which the baseline recovered its k tasks "
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"{label:14s} " + "; ".join(parts))
     if args.select and (chosen := select_checkpoint(table)):
         lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]
-        path, temperature, depth = next((c, t, d) for label, c, t, d in labels if label == chosen)
+        path, temperature, depth = next((c, t, d) for label, _, c, t, d in labels if label == chosen)
         (args.out / "selected.json").write_text(json.dumps(
             {"label": chosen, "checkpoint": path, "temperature": temperature, "rollout_depth": depth}, indent=2) + "\n")
     text = "\n".join(lines)

@@ -233,6 +233,11 @@ def test_an_exported_checkpoint_carries_its_search_settings(problem, tmp_path):
     assert load_evaluator(tmp_path / "deep_again.pt").rollout_depth == 0
     assert load_evaluator(tmp_path / "deep_again.pt").temperature == 2.0
     assert load_evaluator(tmp_path / "deep.pt", rollout_depth=2).rollout_depth == 2
+    # offered to the search's caller as SearchConfig settings
+    from mcts_crn.search import UniformEvaluator, search_settings
+
+    assert search_settings(load_evaluator(tmp_path / "deep_again.pt")) == {"rollout_depth": 0}
+    assert search_settings(load_evaluator(tmp_path / "plain.pt")) == search_settings(UniformEvaluator()) == {}
     with pytest.raises(ValueError, match="search_rollout_depth"):
         export_checkpoint(tmp_path / "run.pt", tmp_path / "bad.pt", search_rollout_depth=-1)
 

@@ -54,8 +54,9 @@ class LearnedEvaluator:
         Torch intra-op threads during a forward pass (restored afterwards); default 1, because the graphs
         of a search are tiny and thread synchronization would cost more than it saves. None: leave as is.
     rollout_depth : int or None
-        The playout depth (``SearchConfig.rollout_depth``) this prior is meant to be searched with, which
-        the search command line uses; None: ``SearchConfig``'s. The evaluator itself does not use it.
+        The playout depth (``SearchConfig.rollout_depth``) this prior is meant to be searched with, offered
+        to the search's caller as ``search_settings``; None: ``SearchConfig``'s. The evaluator itself does
+        not use it.
     """
 
     model: CrnGnn
@@ -64,6 +65,11 @@ class LearnedEvaluator:
     device: str = "cpu"
     num_threads: int | None = 1
     rollout_depth: int | None = None
+
+    @property
+    def search_settings(self) -> dict[str, int]:
+        """The ``SearchConfig`` settings chosen with this prior (``mcts_crn.search.search_settings``)."""
+        return {} if self.rollout_depth is None else {"rollout_depth": self.rollout_depth}
 
     def bind(self, dataset: Dataset, space: ActionSpace) -> "BoundLearnedEvaluator":
         """An evaluator for one search: the data summaries are computed once here."""

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from mcts_crn.data import Dataset
     from mcts_crn.examples import EXAMPLES, get_example
     from mcts_crn.render.report import format_result, write_outputs
+    from mcts_crn.search.evaluators import search_settings
     from mcts_crn.search.run import run_search
 
     args = build_parser().parse_args(argv)
@@ -85,17 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.noise is not None:
             dataset = dataset.with_noise(args.noise, "relative")
     evaluator = _evaluator(args.prior)
-    # a learned prior is searched with the playout depth its checkpoint was chosen with
-    depth = getattr(evaluator, "rollout_depth", None)
     config = SearchConfig(
+        **search_settings(evaluator),  # a learned prior: the playout depth chosen with its checkpoint
         num_simulations=(None if (args.time_limit is not None or args.max_fits is not None) and args.simulations is None
                          else (args.simulations or 300)),
         time_limit=args.time_limit, max_fits=args.max_fits,
         max_latent=latent if args.latent is None else args.latent,
         max_order=args.max_order or 2,
         max_reactions=args.max_reactions or 8,
-        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top,
-        **({"rollout_depth": depth} if depth is not None else {}))
+        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top)
     if not args.quiet:
         print(dataset.summary(), "\n")
     result = run_search(dataset, config=config, evaluator=evaluator, rng=search_seed,

@@ -9,7 +9,10 @@ one. An evaluator is any object with
 ``__call__(states, fits, legal) -> (logits, values)``
     ``states`` [B] CRNs, ``fits`` [B] their ``FitResult``, ``legal`` [B] int arrays of legal actions [A_b];
     returns ``logits`` [B] float64 arrays [A_b] and ``values`` float64 [B] (NaN where the evaluator has no
-    value estimate: the search then uses the state's reward alone).
+    value estimate: the search then uses the state's reward alone),
+
+and optionally ``search_settings``, a dict of the ``SearchConfig`` settings it is meant to be searched with
+(``search_settings(evaluator)`` reads it).
 
 Two evaluators need no training: ``UniformEvaluator`` (equal priors) and ``ScoreTestEvaluator`` (the
 score test: how much of the remaining misfit each candidate reaction could explain, to first order).
@@ -17,7 +20,7 @@ score test: how much of the remaining misfit each candidate reaction could expla
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -31,6 +34,13 @@ class Evaluator(Protocol):
 
     def __call__(self, states: Sequence[Crn], fits: Sequence[FitResult],
                  legal: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]: ...
+
+
+def search_settings(evaluator: Evaluator) -> dict[str, Any]:
+    """The ``SearchConfig`` settings ``evaluator`` is meant to be searched with (its ``search_settings``: a
+    learned prior's playout depth, chosen with its checkpoint); {} for one without. A caller building the
+    search's config gives its own explicit settings precedence over these."""
+    return dict(getattr(evaluator, "search_settings", None) or {})
 
 
 @dataclasses.dataclass(frozen=True)

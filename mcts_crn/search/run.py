@@ -34,6 +34,7 @@ from mcts_crn.search.evaluators import Evaluator, ScoreTestEvaluator
 logger = logging.getLogger(__name__)
 
 STOP_SUFFIX = "|stop"
+PRUNE_SHARE = 0.02  # the last share of a budget in time or fits, kept for pruning the best network
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -485,7 +486,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         nonlocal polish_limit
         if config.max_fits is not None:
-            polish_limit = 0.98 * config.max_fits
+            polish_limit = (1.0 - PRUNE_SHARE) * config.max_fits
         if end_time is None:
             polish_limit = min(polish_limit, 2 * fit_calls())
             for candidate in finished()[:config.polish]:
@@ -576,7 +577,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     # with a time budget, polishing keeps polish_fraction of it
     end_time = None if config.time_limit is None else start_time + config.time_limit
     # polishing stops a little early: the last 2% of the time prunes the best network
-    polish_end = None if end_time is None else end_time - 0.02 * config.time_limit
+    polish_end = None if end_time is None else end_time - PRUNE_SHARE * config.time_limit
     tree_share = 1.0 - (config.polish_fraction if config.polish else 0.0)
     deadline = None if end_time is None else start_time + tree_share * config.time_limit
     tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
