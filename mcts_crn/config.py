@@ -380,6 +380,12 @@ class SearchConfig(_Config):
         With a time limit (or ``max_fits``), the share of it kept for polishing (the tree search gets the
         rest). Its last 2% of the whole time (or of the fits) prunes the best network: its single removals are screened and the best fitted,
         while one ranks higher (also without a time limit, after polishing).
+    polish_interleave : float
+        During the tree search, the share of its fits that climbs take (``polish``'s climbs, one at a
+        time, each from the best complete network found so far that no climb has reached): after each
+        batch of simulations, climb steps run while the climbs' fits are below this share of all fits
+        made. A climb from an early best network reaches mechanisms that the tree would reach only after
+        many more simulations (or never). 0: climbs only after the tree search.
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
         alternatives, polishing), not in the reported reward. The complexity is ten per reaction, twice the
@@ -420,6 +426,7 @@ class SearchConfig(_Config):
     polish_climbs: int = 2
     polish_min_gain: float = 1e-3
     polish_fraction: float = 0.4
+    polish_interleave: float = 0.0
     simplicity: float = 5e-5
 
     def __post_init__(self) -> None:
@@ -444,6 +451,8 @@ class SearchConfig(_Config):
             raise ValueError(f"simplicity must be >= 0, got {self.simplicity}")
         if not 0.0 <= self.polish_fraction < 1.0:
             raise ValueError(f"polish_fraction must be in [0, 1), got {self.polish_fraction}")
+        if not 0.0 <= self.polish_interleave < 1.0:
+            raise ValueError(f"polish_interleave must be in [0, 1), got {self.polish_interleave}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,11 +62,32 @@ def test_a_budget_in_fits_bounds_every_fit_made(dimer_data, simulations):
     assert [r["key"] for r in again.trace] == [r["key"] for r in result.trace]
 
 
+@pytest.mark.parametrize("share", [0.0, 0.3])
+def test_climbs_interleave_with_the_tree_search(dimer_data, share):
+    """``polish_interleave``: climbs from the best network so far run between the tree's simulations
+    (trace rows of stage "climb" before the tree's last fit), within the budget in fits; without it every
+    climb comes after the tree search, and pruning last."""
+    config = SearchConfig(num_simulations=None, max_fits=120, max_reactions=4, polish_interleave=share)
+    result = run_search(dimer_data, config=config, rng=4, progress=False)
+    stages = [row["stage"] for row in result.trace]
+    assert set(stages) <= {"tree", "climb", "prune"}
+    last_tree = max(i for i, stage in enumerate(stages) if stage == "tree")
+    early_climbs = [i for i, stage in enumerate(stages) if stage == "climb" and i < last_tree]
+    assert bool(early_climbs) == (share > 0)
+    assert "prune" not in stages[:last_tree]
+    assert result.num_fit_calls <= 120 + 2 + SearchConfig().rollout_depth
+    assert result.best.key == EXAMPLES["dimerisation"].crn.canonical_key()
+    again = run_search(dimer_data, config=config, rng=4, progress=False)
+    assert [(r["key"], r["stage"]) for r in again.trace] == [(r["key"], r["stage"]) for r in result.trace]
+
+
 def test_a_search_needs_a_budget():
     with pytest.raises(ValueError, match="max_fits"):
         SearchConfig(num_simulations=None)
     with pytest.raises(ValueError, match="max_fits must be >= 1"):
         SearchConfig(max_fits=0)
+    with pytest.raises(ValueError, match="polish_interleave"):
+        SearchConfig(polish_interleave=1.0)
 
 
 def test_tree_bookkeeping_after_a_search(dimer_data):

@@ -69,7 +69,8 @@ class SearchResult:
         Tree simulations run.
     trace : list of dict
         One entry per fit, in order: ``key``, ``reactions``, ``reward``, ``loss``, ``num_params``,
-        ``complete``, ``success``, ``fit_calls``.
+        ``complete``, ``success``, ``fit_calls``, ``stage`` (what made the fit: ``"tree"``, the tree search
+        and its playouts; ``"climb"``, polishing, during the tree search or after it; ``"prune"``).
     root_statistics : list of dict
         The root's edges: ``action``, ``prior``, ``visits``, ``mean``, ``best``.
     seed_entropy : int
@@ -280,6 +281,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
     refits = [0]  # cold refits of new best networks
+    stage = ["tree"]  # what is fitting: "tree", "climb" or "prune" (the trace's "stage")
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
 
     complexities: dict[str, float] = {}  # canonical key -> _complexity, computed once per network
@@ -321,7 +323,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         fits[key] = candidate
         trace.append({"key": key, "reactions": crn.reactions_text(), "reward": candidate.reward,
                       "loss": float(candidate.fit.loss), "num_params": int(candidate.fit.num_params),
-                      "complete": complete, "success": bool(candidate.fit.success), "fit_calls": fit_calls() + 1})
+                      "complete": complete, "success": bool(candidate.fit.success), "fit_calls": fit_calls() + 1,
+                      "stage": stage[0]})
         if complete and (best[0] is None or rank(candidate) > rank(best[0])):
             best[0] = candidate
         return candidate
@@ -345,11 +348,13 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         return best_value
 
     polish_limit = math.inf  # the fits (full and screening) polishing may reach
+    polish_until: float | None = None  # the time polishing must stop by (None: no time limit)
 
     def out_of_budget() -> bool:
         """Polishing must stop: the time is up, or it has reached ``polish_limit`` fits, counting screening
-        fits (without a time limit, as many as the tree search made; with ``max_fits``, 98% of them)."""
-        if end_time is not None and time.perf_counter() >= polish_end:
+        fits (without a time limit, as many as the tree search made; with ``max_fits``, 98% of them; climbs
+        interleaved with the tree search: the tree's share of both)."""
+        if polish_until is not None and time.perf_counter() >= polish_until:
             return True
         return fit_calls() >= polish_limit
 
@@ -484,7 +489,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             return sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                           key=lambda c: (-rank(c), c.fit_index))
 
-        nonlocal polish_limit
+        nonlocal polish_limit, polish_until
+        polish_until = polish_end
+        polish_limit = math.inf
         if config.max_fits is not None:
             polish_limit = (1.0 - PRUNE_SHARE) * config.max_fits
         if end_time is None:
@@ -513,8 +520,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
                 return None
-            if not polished:
-                return ranked[0]
+            if not polished or ranked[0] is finished()[0]:
+                return ranked[0]  # the best network first (no climb has reached it)
             sizes: dict[int, Candidate] = {}
             for c in ranked:
                 sizes.setdefault(c.crn.num_reactions, c)
@@ -532,6 +539,23 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             return None if start is None else polish(start)
 
         _share_time(next_climb, config.polish_climbs, polish_end)
+
+    interleaved = {"climb": None, "fits": 0}
+
+    def interleave() -> None:
+        """Climb steps while the climbs' fits are below ``polish_interleave`` of all fits made in the tree
+        search (``SearchConfig.polish_interleave``); a climb that ends is followed by one from the best
+        complete network so far, if no climb has reached it."""
+        while (interleaved["fits"] < config.polish_interleave * fit_calls() and not out_of_budget()):
+            if interleaved["climb"] is None:
+                if best[0] is None or best[0].key in polished:
+                    return
+                interleaved["climb"] = polish(best[0])
+            before, stage[0] = fit_calls(), "climb"
+            if next(interleaved["climb"], StopIteration) is StopIteration:
+                interleaved["climb"] = None
+            interleaved["fits"] += fit_calls() - before
+            stage[0] = "tree"
 
     def prune() -> None:
         """Single removals from the best network, screened, the ``polish_refits`` best fitted in full, while
@@ -581,6 +605,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     tree_share = 1.0 - (config.polish_fraction if config.polish else 0.0)
     deadline = None if end_time is None else start_time + tree_share * config.time_limit
     tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
+    polish_limit, polish_until = tree_fits, deadline  # climbs interleaved with the tree search stay within it
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
@@ -657,12 +682,16 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             bar.update(len(batch.leaves))
             if best[0] is not None:
                 bar.set_postfix(fits=len(trace), best=f"{best[0].reward:.3f}")
+        if config.polish and config.polish_interleave > 0:
+            interleave()
         if callback is not None:
             callback(num_simulations, best[0])
     if bar is not None:
         bar.close()
     if config.polish:
+        stage[0] = "climb"
         polish_phase()
+        stage[0] = "prune"
         prune()
 
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
