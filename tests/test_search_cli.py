@@ -22,6 +22,10 @@ def test_cli_writes_every_file_and_is_deterministic(tmp_path):
     run_cli(tmp_path / "b")
     assert "best network" in stdout and "dD/dt" in stdout
     a = json.loads((tmp_path / "a" / "result.json").read_text())
+    # the header names the stage whose fit found the best network (the trace row at num_fits_to_best)
+    stage = a["trace"][a["num_fits_to_best"] - 1]["stage"]
+    found = {"tree": "the tree search", "climb": "polishing", "prune": "pruning"}[stage]
+    assert f"found by {found};" in stdout
     b = json.loads((tmp_path / "b" / "result.json").read_text())
     a.pop("elapsed"), b.pop("elapsed")
     assert a == b
