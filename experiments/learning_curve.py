@@ -128,22 +128,46 @@ def summarize(rows: list[dict]) -> dict:
             "seconds": float(np.sum([r["seconds"] for r in rows]))}
 
 
-def compare(rows: list[dict], baseline: list[dict]) -> dict:
+def _ratios(fits: np.ndarray, base: np.ndarray) -> tuple[float, int, float, int]:
+    """``compare``'s paired ratio (and its number of tasks) and at-k ratio (and k) of matched fits to the
+    truth (0: not recovered) of a prior and a baseline on the same tasks."""
+    both = (fits > 0) & (base > 0)
+    paired = float(np.exp(np.mean(np.log(base[both] / fits[both])))) if both.any() else math.nan
+    reached, base_reached = np.sort(fits[fits > 0]), np.sort(base[base > 0])
+    k = len(base_reached)
+    at_k = float(base_reached[k - 1] / reached[k - 1]) if 0 < k <= len(reached) else math.nan
+    return paired, int(both.sum()), at_k, k
+
+
+def compare(rows: list[dict], baseline: list[dict], *, resamples: int = 2000, seed: int = 0) -> dict:
     """How many times fewer fits a prior (``rows``) needs than a ``baseline`` prior on the same tasks.
 
     ``paired``: geometric mean over the tasks both recovered of the baseline's fits to the truth over the
     prior's (``paired_tasks`` of them). ``at_k``: the fits by which the baseline has recovered its ``k``
     tasks (its k-th smallest fits to the truth, ``k`` = how many it recovered) over the fits by which the
     prior has recovered as many (NaN when the prior recovered fewer): a quantile of the fits-to-truth
-    distributions that counts every task, unrecovered ones as beyond the budget."""
-    fits = {r["task"]: r["fits_to_truth"] for r in rows}
-    base = {r["task"]: r["fits_to_truth"] for r in baseline}
-    both = [j for j in fits if j in base and fits[j] > 0 and base[j] > 0]
-    paired = float(np.exp(np.mean([np.log(base[j] / fits[j]) for j in both]))) if both else math.nan
-    reached, base_reached = sorted(f for f in fits.values() if f > 0), sorted(f for f in base.values() if f > 0)
-    k = len(base_reached)
-    at_k = base_reached[k - 1] / reached[k - 1] if 0 < k <= len(reached) else math.nan
-    return {"paired": paired, "paired_tasks": len(both), "at_k": at_k, "k": k}
+    distributions that counts every task, unrecovered ones as beyond the budget.
+
+    ``paired_ci`` and ``at_k_ci``: 90% bootstrap intervals (5th and 95th percentiles of the ratio over
+    ``resamples`` resamplings of the tasks with replacement, each task keeping its pair of results; a
+    resample where a ratio is undefined is left out of that ratio's interval): how much the ratios would
+    move on another set of held-out tasks of the same size."""
+    fits_of = {r["task"]: r["fits_to_truth"] for r in rows}
+    base_of = {r["task"]: r["fits_to_truth"] for r in baseline}
+    tasks = sorted(set(fits_of) & set(base_of))
+    fits = np.array([fits_of[j] for j in tasks], dtype=float)
+    base = np.array([base_of[j] for j in tasks], dtype=float)
+    paired, paired_tasks, at_k, k = _ratios(fits, base)
+    rng = np.random.default_rng(seed)
+    draws = [_ratios(fits[i], base[i]) for i in rng.integers(0, len(tasks), size=(resamples, len(tasks)))] \
+        if tasks else []
+
+    def interval(values: list[float]) -> tuple[float, float]:
+        values = [v for v in values if math.isfinite(v)]
+        return (float(np.percentile(values, 5)), float(np.percentile(values, 95))) if values else (math.nan, math.nan)
+
+    return {"paired": paired, "paired_tasks": paired_tasks, "at_k": at_k, "k": k,
+            "paired_ci": interval([d[0] for d in draws]), "at_k_ci": interval([d[2] for d in draws])}
 
 
 def select_checkpoint(table: dict) -> str | None:
@@ -340,15 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     if baselines and any(label.startswith("learned@") for label in table):
         lines += ["", "times fewer fits than " + " / ".join(baselines) + ": paired = geometric mean over the "
                   "tasks both recovered (how many); at k = the fits by which the baseline recovered its k tasks "
-                  "over those by which the learned prior recovered as many"]
+                  "over those by which the learned prior recovered as many; [90% bootstrap interval over the tasks]"]
         for label in table:
             if label.startswith("learned@"):
                 parts = []
                 for b in baselines:
                     c = compare(rows_of[label], rows_of[b])
                     table[label][f"vs_{b}"] = c
-                    parts.append(f"vs {b}: paired {c['paired']:.2f}x ({c['paired_tasks']}), "
-                                 f"at k={c['k']} {c['at_k']:.2f}x")
+                    parts.append(f"vs {b}: paired {c['paired']:.2f}x ({c['paired_tasks']}) "
+                                 f"[{c['paired_ci'][0]:.2f}, {c['paired_ci'][1]:.2f}], "
+                                 f"at k={c['k']} {c['at_k']:.2f}x [{c['at_k_ci'][0]:.2f}, {c['at_k_ci'][1]:.2f}]")
                 lines.append(f"{label:14s} " + "; ".join(parts))
     if args.select and (chosen := select_checkpoint(table)):
         lines += ["", f"selected: {chosen} (most recovered, then fewest median fits among the recovered)"]

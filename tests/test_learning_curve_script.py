@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import experiment_script
 
@@ -31,6 +32,29 @@ def test_compare_counts_paired_tasks_and_the_baselines_last_recovery(learning_cu
     # a prior that recovered fewer tasks than the baseline has no ratio at the baseline's k
     fewer = learning_curve.compare(_rows([0, 0, 0, 40]), _rows([100, 50, 0, 80]))
     assert fewer["k"] == 3 and math.isnan(fewer["at_k"]) and fewer["paired"] == pytest.approx(2.0)
+
+
+def test_compare_bootstrap_intervals(learning_curve) -> None:
+    """The 90% intervals come from resampling tasks: a prior exactly 4 times faster on every task has the
+    interval [4, 4]; noisy ratios give an interval around the estimate that narrows with more tasks."""
+    same = learning_curve.compare(_rows([5, 10, 20, 0]), _rows([20, 40, 80, 0]))
+    assert same["paired"] == pytest.approx(4.0)
+    assert same["paired_ci"] == pytest.approx((4.0, 4.0)) and same["at_k_ci"] == pytest.approx((4.0, 4.0))
+    rng = np.random.default_rng(1)
+
+    def noisy(n: int) -> dict:
+        fits = rng.integers(10, 100, size=n)
+        return learning_curve.compare(_rows(list(fits)), _rows(list((fits * np.exp(rng.normal(1.0, 1.0, n))).astype(int))))
+
+    small, large = noisy(20), noisy(500)
+    for c in (small, large):
+        assert c["paired_ci"][0] < c["paired"] < c["paired_ci"][1]
+    def width(c: dict) -> float:
+        return math.log(c["paired_ci"][1] / c["paired_ci"][0])
+
+    assert width(large) < 0.5 * width(small)
+    # the true ratio e^1 lies inside the large set's interval
+    assert large["paired_ci"][0] < math.e < large["paired_ci"][1]
 
 
 def test_select_checkpoint_prefers_recovery_then_fewer_fits(learning_curve) -> None:
