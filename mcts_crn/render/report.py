@@ -84,8 +84,8 @@ def format_result(result: SearchResult) -> str:
     """The search's answer for the terminal: the best network and a ranked list of alternatives."""
     if result.best is None:
         return f"no complete network was fitted in {result.num_fits} fits"
-    stage = result.trace[result.num_fits_to_best - 1].get("stage", "tree")
-    found = {"tree": "the tree search", "climb": "polishing", "prune": "pruning"}.get(stage, stage)
+    stage = result.trace[result.num_fits_to_best - 1]["stage"]
+    found = {"tree": "the tree search", "climb": "polishing", "prune": "pruning"}[stage]
     lines = [f"best network (fit {result.num_fits_to_best} of {result.num_fits}, found by {found}; "
              f"{result.num_simulations} simulations, {result.elapsed:.1f} s):", "",
              format_candidate(result.best)]

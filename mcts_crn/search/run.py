@@ -520,8 +520,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             ranked = [c for c in finished() if c.key not in polished]
             if not ranked:
                 return None
-            if not polished or ranked[0] is finished()[0]:
-                return ranked[0]  # the best network first (no climb has reached it)
+            if best[0].key not in polished:
+                return best[0]  # the best network first (no climb has reached it)
             sizes: dict[int, Candidate] = {}
             for c in ranked:
                 sizes.setdefault(c.crn.num_reactions, c)
