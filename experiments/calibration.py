@@ -6,7 +6,10 @@ with every network made by adding one candidate reaction (a seeded sample of 50 
 true network passes when its reward exceeds all of theirs. Subsets and supersets are warm started from the
 true network's fit, as a child in the search is from its parent.
 
-    python experiments/calibration.py [--noise 0.05] [--seed 0] [--supersets 50] [NAME ...]
+    python experiments/calibration.py [--noise 0.05] [--seed 0] [--supersets 50] [--plain-holdout] [NAME ...]
+
+``--plain-holdout`` scores the held-out prediction as a plain chi-square (``FitConfig.holdout_predictive``
+off), as before its uncertainty was taken into account.
 
 Prints a markdown table; writes per-network details to experiments/out/calibration.json.
 """
@@ -83,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--supersets", type=int, default=50)
+    parser.add_argument("--plain-holdout", action="store_true",
+                        help="the held-out prediction as a plain chi-square (FitConfig.holdout_predictive off)")
     args = parser.parse_args(argv)
-    fit_config, reward_config = FitConfig(), RewardConfig()
+    fit_config, reward_config = FitConfig(holdout_predictive=not args.plain_holdout), RewardConfig()
     results = []
     print(f"noise {args.noise:g}, seed {args.seed}, up to {args.supersets} supersets; {reward_config}\n")
     print("| example | N | reward true | best subset | best superset | fits | s | pass |")
@@ -103,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         if not r["passed"]:
             print(f"- {r['name']}: true network beaten by {', '.join(r['beaten_by'])}")
     os.makedirs(os.path.join(os.path.dirname(__file__), "out"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "out", "calibration.json"), "w") as fh:
-        json.dump(dict(noise=args.noise, seed=args.seed, reward_config=reward_config.to_dict(), results=results),
+    suffix = "_plain_holdout" if args.plain_holdout else ""
+    with open(os.path.join(os.path.dirname(__file__), "out", f"calibration_seed{args.seed}{suffix}.json"), "w") as fh:
+        json.dump(dict(noise=args.noise, seed=args.seed, holdout_predictive=fit_config.holdout_predictive,
+                       reward_config=reward_config.to_dict(), results=results),
                   fh, indent=1, default=float)
     return 0
 

@@ -179,6 +179,9 @@ class FitConfig(_Config):
     holdout : bool
         With two or more experiments, also refit without the last one (warm started) and record how well
         that fit predicts it (``FitResult.holdout_chi2``), for the reward's robustness term.
+    holdout_predictive : bool
+        Measure that prediction against its own uncertainty (the refit's Fisher information about the
+        rate constants; ``mcts_crn.fit.fit._holdout``) instead of as a plain chi-square.
     weights : str
         Under relative noise, the signal size in ``sigma = noise * max(|y~|, floor)``: ``"smoothed"``
         (default), a local straight-line fit to the 5 nearest observations (in log scale where positive;
@@ -231,6 +234,7 @@ class FitConfig(_Config):
     continuation_chi2: float = 4.0
     continuation_windows: tuple[float, ...] = (0.2, 0.5)
     holdout: bool = True
+    holdout_predictive: bool = True
     weights: str = "smoothed"
     rtol: float = 1e-5
     atol: float = 1e-6
