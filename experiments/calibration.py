@@ -11,7 +11,7 @@ true network's fit, as a child in the search is from its parent.
 ``--plain-holdout`` scores the held-out prediction as a plain chi-square (``FitConfig.holdout_predictive``
 off), as before its uncertainty was taken into account.
 
-Prints a markdown table; writes per-network details to experiments/out/calibration.json.
+Prints a markdown table; writes per-network details to experiments/out/calibration_seed<SEED>[_plain_holdout].json.
 """
 from __future__ import annotations
 
