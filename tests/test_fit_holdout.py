@@ -1,16 +1,13 @@
 """The held-out prediction's chi-square measured against its own uncertainty (FitConfig.holdout_predictive)."""
-import json
-
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from mcts_crn import fit_rates
 from mcts_crn.config import FitConfig
-from mcts_crn.examples.library import ExampleModel
 from mcts_crn.fit.fit import _predictive_chi2
 from mcts_crn.reward import reward_parts
 
-from conftest import EXPERIMENTS
+from conftest import EXPERIMENTS, experiment_script
 
 
 @settings(max_examples=40, deadline=None)
@@ -34,10 +31,8 @@ def test_predictive_chi2_is_the_mahalanobis_distance_under_the_predictive_covari
 
 
 def _competitive_lotka_volterra():
-    spec = next(m for m in json.loads((EXPERIMENTS / "heldout_models.json").read_text())["models"]
-                if m["name"] == "competitive_lotka_volterra")
-    return ExampleModel(**{**spec, "rates": tuple(spec["rates"]), "initial": tuple(spec["initial"]),
-                           "observed": tuple(spec["observed"])})
+    with experiment_script("recovery.py", "recovery_for_holdout") as recovery:
+        return recovery.load_models(EXPERIMENTS / "heldout_models.json")["competitive_lotka_volterra"]
 
 
 def test_a_true_network_whose_rates_only_the_held_out_experiment_separates_keeps_its_reward():
