@@ -59,6 +59,11 @@ class ExampleModel:
     log_times: bool = False
     note: str = ""
 
+    def __post_init__(self) -> None:
+        crn = self.crn  # the reaction text and the observed species parse
+        if len(self.rates) != crn.num_reactions:
+            raise ValueError(f"{len(self.rates)} rates for {crn.num_reactions} reactions")
+
     @property
     def crn(self) -> Crn:
         """The true network, with the unobserved species latent."""
@@ -129,9 +134,6 @@ EXAMPLES: dict[str, ExampleModel] = {}
 
 
 def _register(model: ExampleModel) -> None:
-    crn = model.crn
-    if len(model.rates) != crn.num_reactions:
-        raise ValueError(f"{model.name}: {len(model.rates)} rates for {crn.num_reactions} reactions")
     EXAMPLES[model.name] = model
 
 

@@ -226,10 +226,14 @@ def _holdout(crn: Crn, dataset: Dataset, config: FitConfig, fit: FitResult, prob
     r = residuals[0]
     chi2 = float(r @ r)
     if predictive:
-        _, train_jac, train_ok, _ = train.evaluate(out.theta[None, :], jacobian=True)
-        used += train.num_simulations
-        if train_ok[0] and np.isfinite(train_jac).all() and np.isfinite(jac).all():
-            chi2 = _predictive_chi2(r, jac[0][:, :crn.num_reactions], train_jac[0], crn.num_reactions)
+        train_jac = out.jac  # the optimizer's Jacobian at the point it returned
+        if train_jac is None:
+            before = train.num_simulations
+            _, evaluated, train_ok, _ = train.evaluate(out.theta[None, :], jacobian=True)
+            used += train.num_simulations - before
+            train_jac = evaluated[0] if train_ok[0] else None
+        if train_jac is not None and np.isfinite(train_jac).all() and np.isfinite(jac).all():
+            chi2 = _predictive_chi2(r, jac[0][:, :crn.num_reactions], train_jac, crn.num_reactions)
     return chi2, test.num_points, used
 
 
