@@ -382,14 +382,23 @@ class SearchConfig(_Config):
         to the published ``X -> Y``, which fits alike).
     polish_fraction : float
         With a time limit (or ``max_fits``), the share of it kept for polishing (the tree search gets the
-        rest). Its last 2% of the whole time (or of the fits) prunes the best network: its single removals are screened and the best fitted,
-        while one ranks higher (also without a time limit, after polishing).
+        rest, or less: ``tree_patience``). Its last 2% of the whole time (or of the fits) prunes the best
+        network: its single removals are screened and the best fitted, while one ranks higher (also
+        without a time limit, after polishing).
     polish_interleave : float
         During the tree search, the share of its fits that climbs take (``polish``'s climbs, one at a
         time, each from the best complete network found so far that no climb has reached): after each
         batch of simulations, climb steps run while the climbs' fits are below this share of all fits
         made. A climb from an early best network reaches mechanisms that the tree would reach only after
         many more simulations (or never). 0: climbs only after the tree search.
+    tree_patience : float
+        With a time limit, the tree search also ends, and polishing starts, once its best complete network
+        has not risen in rank by more than ``polish_min_gain`` for this share of the time limit: a tree
+        that has stalled spends the rest of its share on edits of one reaction around networks it already
+        holds, while the climbs that reach latent mechanisms wait (the Brusselator's tree found nothing
+        better after its 8th fit and spent 288 of 480 s before polishing found the truth at once). 0 turns
+        it off. Budgets in fits or simulations alone keep the fixed split, so a run with them is the same
+        on any machine.
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
         alternatives, polishing), not in the reported reward. The complexity is ten per reaction, twice the
@@ -431,6 +440,7 @@ class SearchConfig(_Config):
     polish_min_gain: float = 1e-3
     polish_fraction: float = 0.4
     polish_interleave: float = 0.0
+    tree_patience: float = 0.25
     simplicity: float = 5e-5
 
     def __post_init__(self) -> None:
@@ -457,6 +467,8 @@ class SearchConfig(_Config):
             raise ValueError(f"polish_fraction must be in [0, 1), got {self.polish_fraction}")
         if not 0.0 <= self.polish_interleave < 1.0:
             raise ValueError(f"polish_interleave must be in [0, 1), got {self.polish_interleave}")
+        if not 0.0 <= self.tree_patience <= 1.0:
+            raise ValueError(f"tree_patience must be in [0, 1], got {self.tree_patience}")
 
 
 @dataclasses.dataclass(frozen=True)

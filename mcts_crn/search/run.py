@@ -280,6 +280,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     fits: dict[str, Candidate] = {}
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
+    improved_at = [start_time]  # when the best complete network last rose in rank by polish_min_gain
     refits = [0]  # cold refits of new best networks
     stage = ["tree"]  # what is fitting: "tree", "climb" or "prune" (the trace's "stage")
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
@@ -326,6 +327,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                       "complete": complete, "success": bool(candidate.fit.success), "fit_calls": fit_calls() + 1,
                       "stage": stage[0]})
         if complete and (best[0] is None or rank(candidate) > rank(best[0])):
+            if best[0] is None or rank(candidate) > rank(best[0]) + config.polish_min_gain:
+                improved_at[0] = time.perf_counter()
             best[0] = candidate
         return candidate
 
@@ -610,6 +613,11 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
         if deadline is not None and time.perf_counter() >= deadline:
+            break
+        if (deadline is not None and config.polish and config.tree_patience > 0
+                and time.perf_counter() - improved_at[0] >= config.tree_patience * config.time_limit):
+            logger.info("tree search ends at %.1f s: its best network has not improved for %.1f s",
+                        time.perf_counter() - start_time, time.perf_counter() - improved_at[0])
             break
         if fit_calls() >= tree_fits:
             break
