@@ -601,7 +601,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         bar = tqdm(total=config.num_simulations, desc="search", unit="sim", leave=False)
     num_simulations = 0
-    # with a time budget, polishing keeps polish_fraction of it
+    # with a time budget, polishing keeps polish_fraction of it (or more: tree_patience ends a stalled tree early)
     end_time = None if config.time_limit is None else start_time + config.time_limit
     # polishing stops a little early: the last 2% of the time prunes the best network
     polish_end = None if end_time is None else end_time - PRUNE_SHARE * config.time_limit
