@@ -326,8 +326,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                       "loss": float(candidate.fit.loss), "num_params": int(candidate.fit.num_params),
                       "complete": complete, "success": bool(candidate.fit.success), "fit_calls": fit_calls() + 1,
                       "stage": stage[0]})
-        if complete and (best[0] is None or rank(candidate) > rank(best[0])):
-            if best[0] is None or rank(candidate) > rank(best[0]) + config.polish_min_gain:
+        gain = 0.0 if not complete else math.inf if best[0] is None else rank(candidate) - rank(best[0])
+        if gain > 0:
+            if gain > config.polish_min_gain:
                 improved_at[0] = time.perf_counter()
             best[0] = candidate
         return candidate
@@ -609,15 +610,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     deadline = None if end_time is None else start_time + tree_share * config.time_limit
     tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
     polish_limit, polish_until = tree_fits, deadline  # climbs interleaved with the tree search stay within it
+    # a stalled tree hands over to polishing after this many seconds without a gain (time limits only)
+    patience = (config.tree_patience * config.time_limit
+                if deadline is not None and config.polish and config.tree_patience > 0 else math.inf)
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
-        if deadline is not None and time.perf_counter() >= deadline:
+        now = time.perf_counter()
+        if deadline is not None and now >= deadline:
             break
-        if (deadline is not None and config.polish and config.tree_patience > 0
-                and time.perf_counter() - improved_at[0] >= config.tree_patience * config.time_limit):
+        if now - improved_at[0] >= patience:
             logger.info("tree search ends at %.1f s: its best network has not improved for %.1f s",
-                        time.perf_counter() - start_time, time.perf_counter() - improved_at[0])
+                        now - start_time, now - improved_at[0])
             break
         if fit_calls() >= tree_fits:
             break
