@@ -147,6 +147,23 @@ def test_swaps_exchange_one_molecule_for_a_species_of_the_other_side():
     assert len(out) == len(expected)
 
 
+def test_catalysts_add_or_remove_one_species_on_both_sides():
+    """``2 A -> A + B`` loses its catalytic A (``A -> B``) and gains nothing (its reactant side is full);
+    ``B -> C`` gains each species on both sides. The net changes stay; orders stay within the limit."""
+    species = ["A", "B", "C"]
+    crn = Crn.from_text("2 A -> A + B\nB -> C", observed=species)
+    out = moves.catalysts(crn, max_order=2)
+    expected = ["A -> B\nB -> C", "2 A -> A + B\nA + B -> A + C", "2 A -> A + B\n2 B -> B + C",
+                "2 A -> A + B\nB + C -> 2 C"]
+    assert keys(out) == keys([Crn.from_text(text, observed=species) for text in expected])
+    assert len(out) == len(expected)
+    net = sorted(map(tuple, crn.stoichiometry))
+    for c in out:
+        assert sorted(map(tuple, c.stoichiometry)) == net
+        assert (c.reactants.sum(1) <= 2).all() and (c.products.sum(1) <= 2).all()
+    assert keys(moves.catalysts(crn, max_order=1)) == keys([Crn.from_text("A -> B\nB -> C", observed=species)])
+
+
 @pytest.mark.parametrize("core", ["0 -> X\nX -> 0\nX -> Y\nY -> 0", "0 -> X\nX -> 0\nX + Y -> 2 Y\nY -> 0"])
 def test_malaria_is_a_conversion_driven_by_a_bursting_free_stage(core):
     crn = Crn.from_text(core, observed=["X", "Y"])

@@ -319,6 +319,36 @@ def test_robertson_is_a_swap_and_a_removal_from_a_network_polishing_stalled_at()
     assert ranks[1] < ranks[0] < ranks[2], ranks
 
 
+def test_robertson_is_a_catalyst_move_and_a_removal_from_a_network_polishing_stalled_at():
+    """A Robertson search (data seed 1) stalled at ``2 A -> A + B; 2 B -> B + C; B + C -> A + C;
+    A + C -> B + C``: the first true step with A as its own catalyst, and C catalysing it again. The
+    published network is a catalyst move (``2 A -> A + B`` to ``A -> B``: no single molecule change on one
+    side gives it) and a removal (the now spurious ``A + C -> B + C``) away. The catalyst move alone ranks
+    lower than the stalled network, so only the widened beam passes it; the published network ranks above
+    both."""
+    from mcts_crn import fit_rates, reward
+    from mcts_crn.search import moves
+    from mcts_crn.search.run import _complexity
+
+    model = EXAMPLES["robertson"]
+    data = model.make_dataset(noise=0.05, rng=np.random.default_rng(np.random.SeedSequence(1).spawn(2)[0]))
+    observed = list(model.observed)
+    stalled, moved, published = (Crn.from_text(text.replace("; ", "\n"), observed=observed) for text in (
+        "2 A -> A + B; 2 B -> B + C; B + C -> A + C; A + C -> B + C",
+        "A -> B; 2 B -> B + C; B + C -> A + C; A + C -> B + C", "A -> B; 2 B -> B + C; B + C -> A + C"))
+    assert moved.canonical_key() in {c.canonical_key() for c in moves.catalysts(stalled, max_order=2)}
+    assert moved.canonical_key() not in {c.canonical_key() for c in moves.mutations(stalled, max_order=2)
+                                         + moves.swaps(stalled)}
+    assert published.canonical_key() in {c.canonical_key() for c in moves.removals(moved)}
+    config = SearchConfig()
+
+    def rank(crn):
+        fit = fit_rates(crn, data, rng=0)
+        return reward(fit, crn, data) - config.simplicity * _complexity(crn)
+    ranks = rank(stalled), rank(moved), rank(published)
+    assert ranks[1] < ranks[0] < ranks[2], ranks
+
+
 def test_climbs_share_the_polishing_time():
     """A climb with long steps takes about half the time while short climbs start and end beside it, in
     the order given (a new climb takes the slot of the one that ended, with its time)."""

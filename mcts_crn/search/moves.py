@@ -26,7 +26,10 @@ additions. These moves edit a network as a modeller would, several reactions at 
   becomes ``S + I -> I + X``: a loss becomes a conversion);
 - ``swaps``: one molecule on one side of a reaction is exchanged for one of a species on the other side
   (``B + C -> 2 A`` becomes ``B + C -> A + C``: a consumed species becomes a catalyst, or a catalyst is
-  consumed; not among ``neighbours``: polishing tries them with the removals when no neighbour improves).
+  consumed; not among ``neighbours``: polishing tries them with the removals when no neighbour improves);
+- ``catalysts``: one species joins or leaves both sides of one reaction, so the net change stays and the
+  order of the rate law changes (``2 A -> A + B`` becomes ``A -> B``; not among ``neighbours``: tried with
+  the swaps).
 
 New latent species are named as the search names them (``X{n+1}``, ``mcts_crn.crn.latent_name``), so every
 move gives a state of the search's action space; whether the space admits it (orders, the number of
@@ -266,6 +269,28 @@ def swaps(crn: Crn) -> list[Crn]:
                     new = _with(crn, (r,), [(sides[0], sides[1])])
                     if new is not None:
                         out.append(new)
+    return out
+
+
+def catalysts(crn: Crn, max_order: int) -> list[Crn]:
+    """Networks where one molecule of one species joins or leaves both sides of one reaction: the net
+    change is kept and the rate law's order changes (``2 A -> A + B`` becomes ``A -> B``; ``A -> B`` becomes
+    ``A + C -> B + C``, catalysed by ``C``, or ``2 A -> A + B``; each side keeps at most ``max_order``
+    molecules)."""
+    out = []
+    for r in range(crn.num_reactions):
+        reactants, products = crn.reactants[r], crn.products[r]
+        for i in range(crn.num_species):
+            unit = np.zeros(crn.num_species, dtype=np.int32)
+            unit[i] = 1
+            if reactants[i] and products[i]:
+                new = _with(crn, (r,), [(reactants - unit, products - unit)])
+                if new is not None:
+                    out.append(new)
+            if reactants.sum() < max_order and products.sum() < max_order:
+                new = _with(crn, (r,), [(reactants + unit, products + unit)])
+                if new is not None:
+                    out.append(new)
     return out
 
 

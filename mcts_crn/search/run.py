@@ -407,10 +407,12 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
-        highest prior, or, once no neighbour improves, the single and pair removals and the swaps."""
+        highest prior, or, once no neighbour improves, the single and pair removals, the swaps and the catalyst
+        moves (``moves.catalysts``)."""
         if stalled:
             pairs = moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
-            return moves.removals(member.crn) + pairs + moves.swaps(member.crn)
+            return (moves.removals(member.crn) + pairs + moves.swaps(member.crn)
+                    + moves.catalysts(member.crn, config.max_order))
         options = moves.neighbours(member.crn, member.fit.rates, max_order=config.max_order,
                                    max_latent=config.max_latent)
         if member.crn.num_reactions < config.max_reactions:
@@ -426,8 +428,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         Every move from every member of the beam (``proposals``) is screened (``screen``), the
         ``polish_refits`` best per member are fitted in full, and the beam becomes the best of itself and
         them, while that changes it. When nothing changes it, every single removal is fitted in full and
-        removing two reactions at once and exchanging one molecule of a reaction (``moves.swaps``) are
-        tried;
+        removing two reactions at once, exchanging one molecule of a reaction (``moves.swaps``) and
+        adding or removing a species on both sides of one (``moves.catalysts``) are tried;
         when that fails too, the beam widens from one network to the ``polish_beam`` best of it and those
         fits (moves that lower the reward are kept, to pass between two good networks: a swap that makes a
         reaction spurious, then its removal), and narrows again to its best network once
@@ -461,10 +463,10 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
             if not moved:
                 if not stalled:
-                    stalled = True  # no single move changes the beam: removals in full, pairs, swaps
+                    stalled = True  # no single move changes the beam: removals in full, pairs, swaps, catalysts
                 elif width < config.polish_beam:
                     width, stalled, stalled_at = config.polish_beam, False, rank(beam[0])
-                    # the beam widens into the best of the stall's fits (removals, pairs, swaps) as well
+                    # the beam widens into the best of the stall's fits (removals, pairs, swaps, catalysts)
                     beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
                 else:
                     return
