@@ -277,18 +277,15 @@ def catalysts(crn: Crn, max_order: int) -> list[Crn]:
     change is kept and the rate law's order changes (``2 A -> A + B`` becomes ``A -> B``; ``A -> B`` becomes
     ``A + C -> B + C``, catalysed by ``C``, or ``2 A -> A + B``; each side keeps at most ``max_order``
     molecules)."""
+    units = np.eye(crn.num_species, dtype=np.int32)
     out = []
     for r in range(crn.num_reactions):
         reactants, products = crn.reactants[r], crn.products[r]
-        for i in range(crn.num_species):
-            unit = np.zeros(crn.num_species, dtype=np.int32)
-            unit[i] = 1
-            if reactants[i] and products[i]:
-                new = _with(crn, (r,), [(reactants - unit, products - unit)])
-                if new is not None:
-                    out.append(new)
-            if reactants.sum() < max_order and products.sum() < max_order:
-                new = _with(crn, (r,), [(reactants + unit, products + unit)])
+        room = reactants.sum() < max_order and products.sum() < max_order
+        for i, unit in enumerate(units):
+            steps = ([-1] if reactants[i] and products[i] else []) + ([1] if room else [])
+            for step in steps:
+                new = _with(crn, (r,), [(reactants + step * unit, products + step * unit)])
                 if new is not None:
                     out.append(new)
     return out

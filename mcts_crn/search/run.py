@@ -407,8 +407,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
     def proposals(member: Candidate, stalled: bool) -> list[Crn]:
         """The moves tried from ``member``: ``moves.neighbours`` and the ``polish_additions`` additions of
-        highest prior, or, once no neighbour improves, the single and pair removals, the swaps and the catalyst
-        moves (``moves.catalysts``)."""
+        highest prior, or, once no neighbour improves, the single and pair removals, the swaps and the
+        catalyst moves (``moves.catalysts``)."""
         if stalled:
             pairs = moves.pair_removals(member.crn) if member.crn.num_reactions >= 3 else []
             return (moves.removals(member.crn) + pairs + moves.swaps(member.crn)
@@ -463,7 +463,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 moved = {c.key for c in new_beam} != members and wide_steps <= config.polish_beam_steps
             if not moved:
                 if not stalled:
-                    stalled = True  # no single move changes the beam: removals in full, pairs, swaps, catalysts
+                    stalled = True  # no single move changes the beam: full removals, pairs, swaps, catalysts
                 elif width < config.polish_beam:
                     width, stalled, stalled_at = config.polish_beam, False, rank(beam[0])
                     # the beam widens into the best of the stall's fits (removals, pairs, swaps, catalysts)
@@ -604,7 +604,7 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
 
         bar = tqdm(total=config.num_simulations, desc="search", unit="sim", leave=False)
     num_simulations = 0
-    # with a time budget, polishing keeps polish_fraction of it (or more: tree_patience ends a stalled tree early)
+    # with a time budget, polishing keeps polish_fraction of it, or more: tree_patience ends a stalled tree early
     end_time = None if config.time_limit is None else start_time + config.time_limit
     # polishing stops a little early: the last 2% of the time prunes the best network
     polish_end = None if end_time is None else end_time - PRUNE_SHARE * config.time_limit
