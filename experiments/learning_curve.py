@@ -45,18 +45,31 @@ import numpy as np
 EVAL_KEY, SEARCH_KEY = 3, 4
 
 
-def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...] = ()):
+def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...] = (),
+                   training_games: tuple[int, int] | None = None):
     """The ``num_tasks`` held-out tasks of ``seed``: none has the key of a training task of ``run`` (the keys in
     its replay buffer) or of a task of the held-out sets ``disjoint_from`` ((seed, count) pairs, for example
-    the test set when this one validates a choice of checkpoint)."""
+    the test set when this one validates a choice of checkpoint).
+
+    ``training_games`` (iterations, games per iteration) rebuilds the training tasks from the run's seed and
+    task settings instead of reading them from the replay buffer, for a run kept without it (its checkpoints
+    and config.json only): every game of iterations 1 to ``iterations``, as ``mcts_crn.learn.loop`` drew them."""
     from mcts_crn.config import TaskConfig
+    from mcts_crn.learn.loop import game_seed, game_task
     from mcts_crn.learn.replay import ReplayBuffer
     from mcts_crn.learn.tasks import generate_task
 
     config = json.loads((run / "config.json").read_text())
     task_config = TaskConfig.from_dict(config["task"])
     replay = run / "replay.h5"
-    training = {t.key for t in ReplayBuffer(replay, read_only=True).tasks()} if replay.exists() else set()
+    if training_games is not None:
+        iterations, games = training_games
+        training = {game_task(game_seed(config["seed"], i, g), task_config).key
+                    for i in range(1, iterations + 1) for g in range(games)}
+    elif replay.exists():
+        training = {t.key for t in ReplayBuffer(replay, read_only=True).tasks()}
+    else:
+        training = set()
 
     def draw(seed: int, count: int, exclude: set[str]) -> list:
         tasks, keys = [], set()
@@ -74,13 +87,14 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tu
 _TASKS = None
 
 
-def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...]) -> None:
+def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...],
+          training_games: tuple[int, int] | None) -> None:
     """A worker: one torch thread, and the held-out tasks drawn again (their data sets do not pickle)."""
     import torch
 
     torch.set_num_threads(1)
     global _TASKS
-    _TASKS = held_out_tasks(Path(run), num_tasks, seed, disjoint_from)
+    _TASKS = held_out_tasks(Path(run), num_tasks, seed, disjoint_from, training_games)
 
 
 def _search(job: dict) -> dict:
@@ -128,46 +142,66 @@ def summarize(rows: list[dict]) -> dict:
             "seconds": float(np.sum([r["seconds"] for r in rows]))}
 
 
-def _ratios(fits: np.ndarray, base: np.ndarray) -> tuple[float, int, float, int]:
-    """``compare``'s paired ratio (and its number of tasks) and at-k ratio (and k) of matched fits to the
-    truth (0: not recovered) of a prior and a baseline on the same tasks."""
+def _censored_median(fits: np.ndarray) -> float:
+    """Median of fits to the truth with 0 (not recovered) counted as infinitely many."""
+    return float(np.median(np.where(fits > 0, fits, np.inf))) if len(fits) else math.nan
+
+
+def _ratios(fits: np.ndarray, base: np.ndarray, budget: float | None = None) -> tuple[float, int, float, int, float]:
+    """``compare``'s paired ratio (and its number of tasks), at-k ratio (and k) and median ratio of matched fits
+    to the truth (0: not recovered) of a prior and a baseline on the same tasks."""
     both = (fits > 0) & (base > 0)
     paired = float(np.exp(np.mean(np.log(base[both] / fits[both])))) if both.any() else math.nan
     reached, base_reached = np.sort(fits[fits > 0]), np.sort(base[base > 0])
     k = len(base_reached)
     at_k = float(base_reached[k - 1] / reached[k - 1]) if 0 < k <= len(reached) else math.nan
-    return paired, int(both.sum()), at_k, k
+    median, base_median = _censored_median(fits), _censored_median(base)
+    if not math.isfinite(median):
+        by_median = math.nan
+    elif math.isfinite(base_median):
+        by_median = base_median / median
+    else:  # the baseline's median lies beyond the budget: the ratio is at least budget / median
+        by_median = budget / median if budget else math.nan
+    return paired, int(both.sum()), at_k, k, by_median
 
 
-def compare(rows: list[dict], baseline: list[dict], *, resamples: int = 2000, seed: int = 0) -> dict:
+def compare(rows: list[dict], baseline: list[dict], *, resamples: int = 2000, seed: int = 0,
+            budget: float | None = None) -> dict:
     """How many times fewer fits a prior (``rows``) needs than a ``baseline`` prior on the same tasks.
 
-    ``paired``: geometric mean over the tasks both recovered of the baseline's fits to the truth over the
-    prior's (``paired_tasks`` of them). ``at_k``: the fits by which the baseline has recovered its ``k``
-    tasks (its k-th smallest fits to the truth, ``k`` = how many it recovered) over the fits by which the
-    prior has recovered as many (NaN when the prior recovered fewer): a quantile of the fits-to-truth
+    ``median``: the baseline's median fits to the truth over the prior's, each median over all tasks with an
+    unrecovered task counted as infinitely many (the issue's measure). Where the baseline recovered half of the
+    tasks or fewer its median lies beyond the ``budget`` (fits per search), and ``median`` is the lower bound
+    ``budget / prior's median`` (``median_is_bound``; NaN without a budget); NaN where the prior's own median is
+    unreached. ``paired``: geometric mean over the tasks both recovered of the baseline's fits to the truth
+    over the prior's (``paired_tasks`` of them). ``at_k``: the fits by which the baseline has recovered its
+    ``k`` tasks (its k-th smallest fits to the truth, ``k`` = how many it recovered) over the fits by which
+    the prior has recovered as many (NaN when the prior recovered fewer): a quantile of the fits-to-truth
     distributions that counts every task, unrecovered ones as beyond the budget.
 
-    ``paired_ci`` and ``at_k_ci``: 90% bootstrap intervals (5th and 95th percentiles of the ratio over
-    ``resamples`` resamplings of the tasks with replacement, each task keeping its pair of results; a
-    resample where a ratio is undefined is left out of that ratio's interval): how much the ratios would
-    move on another set of held-out tasks of the same size."""
+    ``median_ci``, ``paired_ci`` and ``at_k_ci``: 90% bootstrap intervals (5th and 95th percentiles of the
+    ratio over ``resamples`` resamplings of the tasks with replacement, each task keeping its pair of results;
+    a resample where a ratio is undefined is left out of that ratio's interval, one where the baseline's
+    median is unreached counts at its lower bound): how much the ratios would move on another set of
+    held-out tasks of the same size."""
     fits_of = {r["task"]: r["fits_to_truth"] for r in rows}
     base_of = {r["task"]: r["fits_to_truth"] for r in baseline}
     tasks = sorted(set(fits_of) & set(base_of))
     fits = np.array([fits_of[j] for j in tasks], dtype=float)
     base = np.array([base_of[j] for j in tasks], dtype=float)
-    paired, paired_tasks, at_k, k = _ratios(fits, base)
+    paired, paired_tasks, at_k, k, by_median = _ratios(fits, base, budget)
     rng = np.random.default_rng(seed)
-    draws = [_ratios(fits[i], base[i]) for i in rng.integers(0, len(tasks), size=(resamples, len(tasks)))] \
-        if tasks else []
+    draws = [_ratios(fits[i], base[i], budget)
+             for i in rng.integers(0, len(tasks), size=(resamples, len(tasks)))] if tasks else []
 
     def interval(values: list[float]) -> tuple[float, float]:
         values = [v for v in values if math.isfinite(v)]
         return (float(np.percentile(values, 5)), float(np.percentile(values, 95))) if values else (math.nan, math.nan)
 
-    return {"paired": paired, "paired_tasks": paired_tasks, "at_k": at_k, "k": k,
-            "paired_ci": interval([d[0] for d in draws]), "at_k_ci": interval([d[2] for d in draws])}
+    return {"median": by_median, "median_is_bound": not math.isfinite(_censored_median(base)),
+            "paired": paired, "paired_tasks": paired_tasks, "at_k": at_k, "k": k,
+            "median_ci": interval([d[4] for d in draws]), "paired_ci": interval([d[0] for d in draws]),
+            "at_k_ci": interval([d[2] for d in draws])}
 
 
 def select_checkpoint(table: dict) -> str | None:
@@ -250,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--disjoint-from", default=None, metavar="SEED[:N]",
                         help="also keep the tasks disjoint from the N held-out tasks of SEED (default N: --tasks), "
                              "for a validation set that must not overlap the test set")
+    parser.add_argument("--training-games", default=None, metavar="ITERATIONS:GAMES",
+                        help="for a run kept without its replay buffer: rebuild its training tasks (every game of "
+                             "iterations 1 to ITERATIONS, GAMES each) to keep the held-out tasks disjoint from them")
     parser.add_argument("--select", action="store_true",
                         help="name the checkpoint (temperature, playout depth) to ship: most recovered, then "
                              "fewest median fits among the recovered")
@@ -260,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.disjoint_from:
         other_seed, _, count = args.disjoint_from.partition(":")
         disjoint_from = ((int(other_seed), int(count) if count else args.tasks),)
+    training_games = tuple(int(v) for v in args.training_games.split(":")) if args.training_games else None
+    if training_games is not None and len(training_games) != 2:
+        parser.error(f"--training-games {args.training_games}: expected ITERATIONS:GAMES")
 
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoints = sorted((args.run / "checkpoints").glob("iter_*.pt"))
@@ -299,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{' novalue' if args.no_value else ''}{f' rollout{d}' if d is not None else ''}{settings}",
                     "learned", str(c), t, d)
                    for c in checkpoints for t in args.temperature for d in args.rollout_depth]
-    tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from)
+    tasks, _, _, num_training = held_out_tasks(args.run, args.tasks, args.seed, disjoint_from, training_games)
     results_path = args.out / "results.jsonl"
     done, stale = {}, 0
     if results_path.exists():
@@ -328,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if jobs:
         with multiprocessing.get_context("spawn").Pool(args.workers, initializer=_init,
                                                        initargs=(str(args.run), args.tasks, args.seed,
-                                                                 disjoint_from)) as pool, \
+                                                                 disjoint_from, training_games)) as pool, \
                 results_path.open("a") as sink:
             for count, row in enumerate(pool.imap_unordered(_search, jobs), 1):
                 sink.write(json.dumps(row) + "\n")
@@ -362,16 +402,20 @@ def main(argv: list[str] | None = None) -> int:
                  "(screening fits included) and the cold refits of new best networks")
     baselines = [label for b in ("heuristic", "uniform") for label, prior, *_ in labels if prior == b]
     if baselines and any(label.startswith("learned@") for label in table):
-        lines += ["", "times fewer fits than " + " / ".join(baselines) + ": paired = geometric mean over the "
-                  "tasks both recovered (how many); at k = the fits by which the baseline recovered its k tasks "
-                  "over those by which the learned prior recovered as many; [90% bootstrap interval over the tasks]"]
+        lines += ["", "times fewer fits than " + " / ".join(baselines) + ": median = the baseline's median fits "
+                  "over the learned prior's (\">=\": the baseline's median is unreached, bound by the budget); "
+                  "paired = geometric mean over the tasks both recovered (how many); at k = the fits by which the "
+                  "baseline recovered its k tasks over those by which the learned prior recovered as many; "
+                  "[90% bootstrap interval over the tasks]"]
         for label in table:
             if label.startswith("learned@"):
                 parts = []
                 for b in baselines:
-                    c = compare(rows_of[label], rows_of[b])
+                    c = compare(rows_of[label], rows_of[b], budget=args.max_fits)
                     table[label][f"vs_{b}"] = c
-                    parts.append(f"vs {b}: paired {c['paired']:.2f}x ({c['paired_tasks']}) "
+                    parts.append(f"vs {b}: median {'>= ' if c['median_is_bound'] else ''}{c['median']:.2f}x "
+                                 f"[{c['median_ci'][0]:.2f}, {c['median_ci'][1]:.2f}], "
+                                 f"paired {c['paired']:.2f}x ({c['paired_tasks']}) "
                                  f"[{c['paired_ci'][0]:.2f}, {c['paired_ci'][1]:.2f}], "
                                  f"at k={c['k']} {c['at_k']:.2f}x [{c['at_k_ci'][0]:.2f}, {c['at_k_ci'][1]:.2f}]")
                 lines.append(f"{label:14s} " + "; ".join(parts))

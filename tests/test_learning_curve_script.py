@@ -34,12 +34,25 @@ def test_compare_counts_paired_tasks_and_the_baselines_last_recovery(learning_cu
     assert fewer["k"] == 3 and math.isnan(fewer["at_k"]) and fewer["paired"] == pytest.approx(2.0)
 
 
+def test_compare_medians_count_unrecovered_tasks_as_beyond_the_budget(learning_curve) -> None:
+    # censored medians: the prior's tasks sorted 10, 20, 40, inf -> 30; the baseline's 80, 100, 300, inf -> 200
+    c = learning_curve.compare(_rows([10, 20, 0, 40]), _rows([100, 300, 0, 80]), budget=1000)
+    assert c["median"] == pytest.approx(200.0 / 30.0) and not c["median_is_bound"]
+    # the baseline recovered half of the tasks: its median lies beyond the budget, the ratio at least 1000 / 30
+    bound = learning_curve.compare(_rows([10, 20, 0, 40]), _rows([100, 0, 0, 80]), budget=1000)
+    assert bound["median_is_bound"] and bound["median"] == pytest.approx(1000.0 / 30.0)
+    assert math.isnan(learning_curve.compare(_rows([10, 20, 0, 40]), _rows([100, 0, 0, 80]))["median"])
+    # no ratio where the prior's own median is unreached
+    assert math.isnan(learning_curve.compare(_rows([10, 0, 0, 40]), _rows([100, 50, 60, 80]), budget=1000)["median"])
+
+
 def test_compare_bootstrap_intervals(learning_curve) -> None:
     """The 90% intervals come from resampling tasks: a prior exactly 4 times faster on every task has the
     interval [4, 4]; noisy ratios give an interval around the estimate that narrows with more tasks."""
     same = learning_curve.compare(_rows([5, 10, 20, 0]), _rows([20, 40, 80, 0]))
     assert same["paired"] == pytest.approx(4.0)
     assert same["paired_ci"] == pytest.approx((4.0, 4.0)) and same["at_k_ci"] == pytest.approx((4.0, 4.0))
+    assert same["median"] == pytest.approx(4.0) and same["median_ci"] == pytest.approx((4.0, 4.0))
     rng = np.random.default_rng(1)
 
     def noisy(n: int) -> dict:
@@ -75,3 +88,25 @@ def test_validation_tasks_are_disjoint_from_the_test_tasks(learning_curve, tmp_p
     again, _, _, _ = learning_curve.held_out_tasks(tmp_path, 3, 5, ((5, 3),))
     assert not {t.key for t in again} & {t.key for t in test}
     assert [t.key for t in learning_curve.held_out_tasks(tmp_path, 3, 5)[0]] == [t.key for t in test]
+
+
+def test_training_tasks_rebuilt_from_the_runs_seed_are_those_self_play_drew(learning_curve, tmp_path: Path) -> None:
+    """A run kept without its replay buffer: ``training_games`` rebuilds the tasks of its games from its seed, so
+    the held-out tasks stay disjoint from them. The rebuilt tasks are the ones the loop's jobs play."""
+    from mcts_crn.learn.loop import game_seed, game_task
+    from mcts_crn.learn.tasks import generate_task
+
+    task = TaskConfig(max_species=2, max_reactions=2, num_times=11)
+    (tmp_path / "config.json").write_text(json.dumps({"task": task.to_dict(), "train": TrainConfig().to_dict(),
+                                                      "seed": 3}))
+    # the loop's worker seeds a game's task with the child (0,) of the game's seed
+    key = game_seed(3, 2, 1)
+    played = generate_task(np.random.SeedSequence(key.entropy, spawn_key=(0, 2, 1, 0)), config=task)
+    assert game_task(key, task).key == played.key
+    training = {game_task(game_seed(3, i, g), task).key for i in (1, 2) for g in range(20)}
+    free, _, _, num_free = learning_curve.held_out_tasks(tmp_path, 8, 5)
+    kept, _, _, num_training = learning_curve.held_out_tasks(tmp_path, 8, 5, training_games=(2, 20))
+    assert num_free == 0 and num_training == len(training) > 1
+    assert not {t.key for t in kept} & training
+    # with few two-species networks some of the free draw are training tasks, and those are redrawn
+    assert {t.key for t in free} & training

@@ -58,6 +58,13 @@ def game_seed(seed: int, iteration: int, game: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(GAME_KEY, iteration, game))
 
 
+def game_task(game_key: np.random.SeedSequence, task_config: TaskConfig):
+    """The task of the game with seed ``game_key`` (``game_seed``): its child ``(0,)``; the search uses ``(1,)``.
+    ``game_task(game_seed(seed, i, g), config)`` rebuilds any task a run played, without its replay buffer."""
+    return generate_task(np.random.SeedSequence(game_key.entropy, spawn_key=game_key.spawn_key + (0,)),
+                         config=task_config)
+
+
 def feature_sizes(config: ModelConfig) -> dict[str, int]:
     return {"species": species_feature_size(config), "reactions": reaction_feature_size(config),
             "graph": graph_feature_size(config), "action_features": action_feature_size(config)}
@@ -90,7 +97,7 @@ def _play_job(job: dict[str, Any]):
     train_config = TrainConfig.from_dict(job["train_config"])
     task_config = TaskConfig.from_dict(job["task_config"])
     seed = np.random.SeedSequence(job["seed"], spawn_key=tuple(job["spawn_key"]))
-    task = generate_task(np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (0,)), config=task_config)
+    task = game_task(seed, task_config)
     start = time.perf_counter()
     record, samples = play_game(task, model, config=train_config, task_config=task_config,
                                 iteration=job["iteration"], game=job["game"],
