@@ -91,7 +91,8 @@ def run_one(model: ExampleModel, args) -> dict:
     name = model.name
     out = args.out / name
     cmd = [sys.executable, "-m", "mcts_crn.search", "--time-limit", str(args.time_limit),
-           "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet"]
+           "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet",
+           "--workers", str(args.workers)]
     if args.via_csv or EXAMPLES.get(name) != model:
         out.mkdir(parents=True, exist_ok=True)
         data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=1, help="searches run at once (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="fitting threads of each search (default 1)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--models", type=Path, default=None,
                         help="JSON file of models to run in place of the built-in examples (through CSV)")

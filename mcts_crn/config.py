@@ -333,6 +333,11 @@ class SearchConfig(_Config):
         Q, first-play urgency (None: the parent's Q), progressive widening constant and exponent.
     batch_size : int
         Leaves selected (with virtual loss) and evaluated together.
+    workers : int
+        Threads that fit at once: the new networks of a batch of leaves, polishing's screens and its full
+        fits run ahead of the search in this many threads (the simulation kernels release the GIL). Each
+        fit's seed is its index in the order the search takes the results, so the result does not depend
+        on ``workers`` (within a budget of simulations or fits; a time limit reaches further with more).
     max_children : int
         Edges kept per node: the legal actions with the highest priors (progressive widening rarely
         reaches further).
@@ -425,6 +430,7 @@ class SearchConfig(_Config):
     pw_c: float = 2.0
     pw_alpha: float = 0.5
     batch_size: int = 1
+    workers: int = 1
     max_children: int = 64
     value_weight: float = 0.5
     dirichlet_alpha: float = 0.0
@@ -456,6 +462,8 @@ class SearchConfig(_Config):
             raise ValueError(f"time_limit must be > 0, got {self.time_limit}")
         if self.batch_size < 1 or self.max_children < 1 or self.top_k < 0:
             raise ValueError("batch_size and max_children must be >= 1 and top_k >= 0")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.polish_climbs < 1:
             raise ValueError(f"polish_climbs must be >= 1, got {self.polish_climbs}")
         if self.polish_beam < 1 or self.polish_refits < 1:

@@ -48,6 +48,31 @@ def test_same_seed_same_result(dimer_data):
         np.testing.assert_array_equal(getattr(a.tree, name), getattr(b.tree, name))
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_fitting_on_several_threads_gives_the_same_search(batch_size):
+    """``workers`` fits ahead on threads (a batch's leaves, polishing's screens and full fits, pruning), each
+    fit seeded by the index the search gives it in order, and drops what it fitted ahead of a stop: under a
+    budget in fits the trace, the fit calls and the tree are those of one worker, up to the budget's edge
+    (a Lotka-Volterra search that screens hundreds of neighbours and stops inside a climb)."""
+    data = EXAMPLES["lotka_volterra"].make_dataset(noise=0.05, rng=2)
+    results = [run_search(data, config=SearchConfig(max_fits=150, max_reactions=5, batch_size=batch_size,
+                                                    workers=workers), rng=4, progress=False)
+               for workers in (1, 3)]
+    one, three = results
+    assert {row["stage"] for row in one.trace} >= {"tree", "climb"}
+    assert one.num_fit_calls > len(one.trace) + 50  # screens, not only full fits
+    assert [(r["key"], r["reward"], r["fit_calls"], r["stage"]) for r in one.trace] == \
+        [(r["key"], r["reward"], r["fit_calls"], r["stage"]) for r in three.trace]
+    assert one.num_fit_calls == three.num_fit_calls and one.best.key == three.best.key
+    for name in one.tree._fields:
+        np.testing.assert_array_equal(getattr(one.tree, name), getattr(three.tree, name))
+
+
+def test_workers_must_be_positive():
+    with pytest.raises(ValueError, match="workers"):
+        SearchConfig(num_simulations=1, workers=0)
+
+
 @pytest.mark.parametrize("simulations", [None, 1000])
 def test_a_budget_in_fits_bounds_every_fit_made(dimer_data, simulations):
     """``max_fits`` counts every fit (the tree's, playouts', polishing's screens, cold refits): here the

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--max-fits", type=int, default=None, metavar="N",
                         help="budget in fits, every fit counted (the same on every machine, whatever the prior)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="threads that fit networks at once (default 1; the result does not depend on it "
+                             "within a budget of simulations or fits, and a time limit reaches further with more)")
     parser.add_argument("--prior", choices=("uniform", "heuristic", "learned"), default="heuristic",
                         help="prior over edits (default heuristic: the score test)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="alternatives to report (default 5)")
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         max_latent=latent if args.latent is None else args.latent,
         max_order=args.max_order or 2,
         max_reactions=args.max_reactions or 8,
-        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top)
+        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top, workers=args.workers)
     if not args.quiet:
         print(dataset.summary(), "\n")
     result = run_search(dataset, config=config, evaluator=evaluator, rng=search_seed,

@@ -12,12 +12,15 @@ beside the mean (``SearchConfig.beta``).
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 import logging
 import math
 import sys
 import time
-from typing import Any, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -101,6 +104,30 @@ class SearchResult:
     @property
     def version(self) -> str:
         return __version__
+
+
+def _in_order(jobs: Iterable[Callable[[], Any]], executor: ThreadPoolExecutor | None, ahead: int) -> Iterator[Any]:
+    """The results of ``jobs`` in order. With an ``executor``, up to ``ahead`` jobs run at once in its threads,
+    ahead of the caller (the simulation kernels release the GIL); a caller that stops taking results drops
+    those computed ahead, so what it does with the results cannot depend on how many ran at once."""
+    if executor is None:
+        for job in jobs:
+            yield job()
+        return
+    queue = iter(jobs)
+    pending: collections.deque = collections.deque(executor.submit(job) for job in _take(queue, ahead))
+    try:
+        while pending:
+            result = pending.popleft().result()
+            pending.extend(executor.submit(job) for job in _take(queue, 1))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _take(queue: Iterator, count: int) -> list:
+    return [job for _, job in zip(range(count), queue)]
 
 
 def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
@@ -302,13 +329,19 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         """Fits made so far: full fits, polishing's screening fits and cold refits."""
         return len(trace) + len(screened) + refits[0]
 
-    def fit_state(crn: Crn, parent_fit: FitResult | None) -> Candidate:
+    def full_fit(crn: Crn, parent_fit: FitResult | None, index: int) -> FitResult:
+        """The fit of the ``index``-th network fitted in full (warm-started from ``parent_fit``)."""
+        return fit_rates(crn, dataset, config=fit_config, warm_start=parent_fit,
+                         rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index)))
+
+    def fit_state(crn: Crn, parent_fit: FitResult | None, fit: FitResult | None = None) -> Candidate:
+        """The candidate of ``crn``: fitted once per canonical key (``fit``: its ``full_fit``, made ahead)."""
         key = crn.canonical_key()
         if key in fits:
             return fits[key]
         index = len(trace)
-        fit = fit_rates(crn, dataset, config=fit_config, warm_start=parent_fit,
-                        rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index)))
+        if fit is None:
+            fit = full_fit(crn, parent_fit, index)
         value = reward(fit, crn, dataset, config=reward_config) if fit.success else 0.0
         candidate = Candidate(crn, fit, float(value), key, index + 1)
         complete = bool(space.legal_mask(crn)[space.STOP])
@@ -333,23 +366,54 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             best[0] = candidate
         return candidate
 
+    executor = (ThreadPoolExecutor(config.workers, thread_name_prefix="mcts_crn-fit")
+                if config.workers > 1 else None)
+
+    def fit_states(requests: list[tuple[Crn, FitResult | None]],
+                   stop: Callable[[], bool] = lambda: False) -> Iterator[Candidate]:
+        """``fit_state`` of each (network, parent fit) in order, until ``stop()`` before one. The full fits of
+        the networks not fitted before run ahead on ``config.workers`` threads; their seeds are the fit
+        indices they get in this order, so the candidates and the trace are those of fitting one by one."""
+        keys = [crn.canonical_key() for crn, _ in requests]
+        first: dict[str, tuple[Crn, FitResult | None]] = {}
+        for key, request in zip(keys, requests):
+            if key not in fits:
+                first.setdefault(key, request)
+        jobs = [functools.partial(full_fit, crn, parent_fit, len(trace) + i)
+                for i, (crn, parent_fit) in enumerate(first.values())]
+        results = _in_order(jobs, executor, config.workers)
+        try:
+            for key, (crn, parent_fit) in zip(keys, requests):
+                if stop():
+                    return
+                yield fit_state(crn, parent_fit, None if key in fits else next(results))
+        finally:
+            results.close()
+
     prior_cache = PriorCache(space, evaluator, config.max_children,
                              config.dirichlet_alpha, config.dirichlet_fraction, noise_rng)
     priors_for = prior_cache.__call__
 
-    def playout(state: Crn, candidate: Candidate) -> float:
-        """Best reward on a greedy walk (highest prior, never STOP) of ``rollout_depth`` edits from a state."""
-        best_value = candidate.reward
+    def playouts(starts: list[tuple[Crn, Candidate]]) -> list[float]:
+        """Best reward on a greedy walk (highest prior, never STOP) of ``rollout_depth`` edits from each
+        state, the walks taken in step: each step's new networks are fitted together (``fit_states``)."""
+        best_values = [candidate.reward for _, candidate in starts]
+        here = list(starts)
+        walking = list(range(len(starts)))
         for _ in range(config.rollout_depth):
-            (actions, p), = priors_for([state], [candidate.fit])[0]
-            edits = actions != space.STOP
-            if not edits.any():
+            if not walking:
                 break
-            action = int(actions[edits][np.argmax(p[edits])])
-            state = space.apply(state, action)
-            candidate = fit_state(state, candidate.fit)
-            best_value = max(best_value, candidate.reward)
-        return best_value
+            edges, _ = priors_for([here[i][0] for i in walking], [here[i][1].fit for i in walking])
+            steps = []
+            for i, (actions, p) in zip(walking, edges):
+                edits = actions != space.STOP
+                if edits.any():
+                    steps.append((i, space.apply(here[i][0], int(actions[edits][np.argmax(p[edits])]))))
+            for (i, state), candidate in zip(steps, fit_states([(state, here[i][1].fit) for i, state in steps])):
+                here[i] = (state, candidate)
+                best_values[i] = max(best_values[i], candidate.reward)
+            walking = [i for i, _ in steps]
+        return best_values
 
     polish_limit = math.inf  # the fits (full and screening) polishing may reach
     polish_until: float | None = None  # the time polishing must stop by (None: no time limit)
@@ -366,25 +430,33 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     runners_up: list[Candidate] = []
     screen_config = dataclasses.replace(fit_config, num_starts=1, holdout=False)
 
-    def screen(crn: Crn, key: str, parent_fit: FitResult) -> float:
-        """A cheap reward of a neighbour with canonical key ``key`` (one warm-started fit, no hold-out
-        refit), to rank neighbours."""
-        if key in fits:
-            return fits[key].reward
-        if key not in screened:
-            fit = fit_rates(crn, dataset, config=screen_config, warm_start=parent_fit,
-                            rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (2, len(screened))))
-            screened[key] = float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
-        return screened[key]
+    def screen(crn: Crn, parent_fit: FitResult, index: int) -> float:
+        """A cheap reward of the ``index``-th network screened (one fit warm-started from ``parent_fit``, no
+        hold-out refit), to rank neighbours."""
+        fit = fit_rates(crn, dataset, config=screen_config, warm_start=parent_fit,
+                        rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (2, index)))
+        return float(reward(fit, crn, dataset, config=reward_config)) if fit.success else 0.0
 
     def screen_ranks(options: dict[str, tuple[Crn, Candidate]], stop) -> list[tuple[float, Crn, Candidate]]:
         """``options`` (canonical key -> network, the network it was made from) screened from their
-        parents' fits (``screen``), with their ranks, best first; screening ends when ``stop()``."""
+        parents' fits (``screen``; a network fitted in full keeps its reward, one screened before its
+        screen), with their ranks, best first; screening ends when ``stop()``. The screens run ahead on
+        ``config.workers`` threads, seeded by the screen indices they get in this order."""
+        new = [(key, crn, parent) for key, (crn, parent) in options.items()
+               if key not in fits and key not in screened]
+        results = _in_order([functools.partial(screen, crn, parent.fit, len(screened) + i)
+                             for i, (_, crn, parent) in enumerate(new)], executor, config.workers)
         scores = []
-        for key, (crn, parent) in options.items():
-            if stop():
-                break
-            scores.append((score(screen(crn, key, parent.fit), crn, key), len(scores), crn, parent))
+        try:
+            for key, (crn, parent) in options.items():
+                if stop():
+                    break
+                if key not in fits and key not in screened:
+                    screened[key] = next(results)
+                value = fits[key].reward if key in fits else screened[key]
+                scores.append((score(value, crn, key), len(scores), crn, parent))
+        finally:
+            results.close()
         scores.sort(key=lambda item: (-item[0], item[1]))
         return [(value, crn, parent) for value, _, crn, parent in scores]
 
@@ -449,10 +521,9 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 refits = [option for option in options.values()
                           if option[0].num_reactions == option[1].crn.num_reactions - 1] + refits
             fitted: list[Candidate] = []
-            for crn, member in refits:
-                if fitted and out_of_budget():
-                    break
-                fitted.append(fit_state(crn, member.fit))
+            for candidate in fit_states([(crn, member.fit) for crn, member in refits],
+                                        lambda: bool(fitted) and out_of_budget()):
+                fitted.append(candidate)
             pool = {c.key: c for c in beam + fitted}
             new_beam = sorted(pool.values(), key=lambda c: (-rank(c), c.fit_index))[:width]
             if width == 1:
@@ -575,24 +646,26 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             current = best[0]
             options = {crn.canonical_key(): (crn, current) for crn in moves.removals(current.crn)
                        if space.admissible(crn)}
-            for crn, _ in by_screen(options, out_of_time)[:config.polish_refits]:
-                if out_of_time():
-                    return
-                fit_state(crn, current.fit)
-            if best[0] is current:
+            for _ in fit_states([(crn, current.fit) for crn, _ in by_screen(options, out_of_time)
+                                 [:config.polish_refits]], out_of_time):
+                pass
+            if best[0] is current or out_of_time():
                 return
 
-    def leaf_value(state: Crn, candidate: Candidate, predicted: float) -> float:
-        value = playout(state, candidate) if config.rollout_depth > 0 else candidate.reward
-        if math.isfinite(predicted):
-            return (1 - config.value_weight) * value + config.value_weight * float(predicted)
-        return value
+    def leaf_values(leaves: list[tuple[Crn, Candidate, float]]) -> list[float]:
+        """The values of new leaves (network, candidate, the evaluator's predicted value): the best reward of
+        their playouts (``playouts``), mixed with the prediction where there is one."""
+        values = (playouts([(state, candidate) for state, candidate, _ in leaves]) if config.rollout_depth > 0
+                  else [candidate.reward for _, candidate, _ in leaves])
+        return [(1 - config.value_weight) * value + config.value_weight * float(predicted)
+                if math.isfinite(predicted) else value for value, (_, _, predicted) in zip(values, leaves)]
 
     root_state = space.initial_state()
     root_candidate = fit_state(root_state, None)
     (root_edges,), root_values = priors_for([root_state], [root_candidate.fit], root=True)
     states.append(root_state)
-    T.add_root(tree, 0, leaf_value(root_state, root_candidate, root_values[0]), terminal=len(root_edges[0]) == 0)
+    T.add_root(tree, 0, leaf_values([(root_state, root_candidate, root_values[0])])[0],
+               terminal=len(root_edges[0]) == 0)
     node_of_key[root_candidate.key] = T.ROOT
     if len(root_edges[0]):
         T.expand_node(tree, T.ROOT, *root_edges)
@@ -643,16 +716,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         values = np.zeros(len(batch.leaves))
         new_nodes: list[tuple[int, int, Crn, Candidate, bool, str]] = []
         created: dict[str, int] = {}
+        children: list[tuple[int, int, Crn, bool, FitResult]] = []
         for b, (leaf, edge) in enumerate(zip(batch.leaves.tolist(), batch.edges.tolist())):
             if edge == T.NO_EDGE:
                 values[b] = tree.node_value[leaf]
                 continue
             action = int(tree.edge_action[edge])
             parent = states[tree.state[leaf]]
-            child = space.apply(parent, action)
-            terminal = action == space.STOP
-            parent_candidate = fits[parent.canonical_key()]
-            candidate = fit_state(child, parent_candidate.fit)
+            children.append((b, edge, space.apply(parent, action), action == space.STOP,
+                             fits[parent.canonical_key()].fit))
+        # the batch's new networks are fitted together (on config.workers threads)
+        for (b, edge, child, terminal, _), candidate in zip(
+                children, fit_states([(child, parent_fit) for *_, child, _, parent_fit in children])):
             key = candidate.key + (STOP_SUFFIX if terminal else "")
             new_nodes.append((b, edge, child, candidate, terminal, key))
         expandable = [(i, n) for i, n in enumerate(new_nodes)
@@ -666,6 +741,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
             edges_and_values = priors_for([unique[k][1][2] for k in keys], [unique[k][1][3].fit for k in keys])
             for k, e, v in zip(keys, edges_and_values[0], edges_and_values[1]):
                 priors[k] = (e, v)
+        # the new leaves' values, their playouts walked together
+        value_of = dict(zip(priors, leaf_values([(unique[k][1][2], unique[k][1][3], priors[k][1]) for k in priors])))
         for b, edge, child, candidate, terminal, key in new_nodes:
             leaf = int(batch.leaves[b])
             if key in node_of_key or key in created:
@@ -677,8 +754,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
                 value = candidate.reward
                 node = T.add_node(tree, leaf, edge, len(states), value, terminal=True)
             else:
-                (actions, p), predicted = priors[key]
-                value = leaf_value(child, candidate, predicted)
+                (actions, p), _ = priors[key]
+                value = value_of[key]
                 node = T.add_node(tree, leaf, edge, len(states), value, terminal=len(actions) == 0)
                 if len(actions):
                     status = T.expand_node(tree, node, actions, p)
@@ -708,6 +785,8 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         stage[0] = "prune"
         prune()
 
+    if executor is not None:
+        executor.shutdown(cancel_futures=True)
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                       key=lambda c: (-rank(c), c.fit.num_params, c.fit_index))
     stats = T.child_statistics(tree, T.ROOT) if tree.expanded[T.ROOT] else None
