@@ -89,7 +89,7 @@ _TASKS = None
 
 def _init(run: str, num_tasks: int, seed: int, disjoint_from: tuple[tuple[int, int], ...],
           training_games: tuple[int, int] | None) -> None:
-    """A worker: one torch thread, and the held-out tasks drawn again (their data sets do not pickle)."""
+    """A worker: one torch thread, and the held-out tasks drawn again in it (cheaper than sending them)."""
     import torch
 
     torch.set_num_threads(1)

@@ -290,6 +290,20 @@ def datasets(draw: st.DrawFn) -> Dataset:
     )
 
 
+@settings(max_examples=40, deadline=None)
+@given(datasets())
+def test_random_data_sets_pickle_exactly_and_stay_frozen(dataset: Dataset) -> None:
+    """Data sets pass to other processes (multiprocessing pickles them) unchanged and still read-only."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert copy == dataset and copy.source == dataset.source
+    for experiment in copy.experiments:
+        assert not experiment.values.flags.writeable
+        with pytest.raises(TypeError):
+            experiment.initial_values["X"] = 1.0  # type: ignore[index]
+
+
 @settings(max_examples=60, deadline=None)
 @given(datasets())
 def test_random_data_sets_round_trip_exactly_through_hdf5(dataset: Dataset) -> None:

@@ -108,6 +108,10 @@ class Experiment:
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays
 
+    def __reduce__(self):
+        # the read-only view of the initial values does not pickle: rebuild (and re-check) from a dict
+        return type(self), (self.name, self.times, self.values, dict(self.initial_values))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Experiment):
             return NotImplemented
