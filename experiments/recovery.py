@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=1, help="searches run at once (default 1)")
-    parser.add_argument("--workers", type=int, default=1, help="fitting threads of each search (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="fitting processes of each search (default 1)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--models", type=Path, default=None,
                         help="JSON file of models to run in place of the built-in examples (through CSV)")

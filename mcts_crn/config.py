@@ -334,10 +334,10 @@ class SearchConfig(_Config):
     batch_size : int
         Leaves selected (with virtual loss) and evaluated together.
     workers : int
-        Threads that fit at once: the new networks of a batch of leaves, polishing's screens and its full
-        fits run ahead of the search in this many threads (the simulation kernels release the GIL). Each
-        fit's seed is its index in the order the search takes the results, so the result does not depend
-        on ``workers`` (within a budget of simulations or fits; a time limit reaches further with more).
+        Processes that fit at once: the new networks of a batch of leaves and their playouts, polishing's
+        screens and full fits and pruning's run ahead of the search in this many processes. Each fit's seed
+        is its index in the order the search takes the results, so the result does not depend on
+        ``workers`` (within a budget of simulations or fits; a time limit reaches further with more).
     max_children : int
         Edges kept per node: the legal actions with the highest priors (progressive widening rarely
         reaches further).

@@ -49,8 +49,8 @@ def test_same_seed_same_result(dimer_data):
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])
-def test_fitting_on_several_threads_gives_the_same_search(batch_size):
-    """``workers`` fits ahead on threads (a batch's leaves, polishing's screens and full fits, pruning), each
+def test_fitting_in_several_processes_gives_the_same_search(batch_size):
+    """``workers`` fits ahead in processes (a batch's leaves, polishing's screens and full fits, pruning), each
     fit seeded by the index the search gives it in order, and drops what it fitted ahead of a stop: under a
     budget in fits the trace, the fit calls and the tree are those of one worker, up to the budget's edge
     (a Lotka-Volterra search that screens hundreds of neighbours and stops inside a climb)."""

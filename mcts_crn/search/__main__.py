@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="budget in fits, every fit counted (the same on every machine, whatever the prior)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="threads that fit networks at once (default 1; the result does not depend on it "
+                        help="processes that fit networks at once (default 1; the result does not depend on it "
                              "within a budget of simulations or fits, and a time limit reaches further with more)")
     parser.add_argument("--prior", choices=("uniform", "heuristic", "learned"), default="heuristic",
                         help="prior over edits (default heuristic: the score test)")
