@@ -68,6 +68,20 @@ def test_fitting_in_several_processes_gives_the_same_search(batch_size):
         np.testing.assert_array_equal(getattr(one.tree, name), getattr(three.tree, name))
 
 
+def test_the_fitting_processes_end_with_a_search_that_fails(dimer_data):
+    import multiprocessing
+
+    def fail(simulations, best):
+        if simulations >= 6:
+            raise RuntimeError("stopped by the callback")
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(RuntimeError, match="callback"):
+        run_search(dimer_data, config=SearchConfig(num_simulations=50, max_reactions=4, batch_size=3, workers=2),
+                   rng=1, progress=False, callback=fail)
+    assert set(multiprocessing.active_children()) == before
+
+
 def test_workers_must_be_positive():
     with pytest.raises(ValueError, match="workers"):
         SearchConfig(num_simulations=1, workers=0)

@@ -138,9 +138,9 @@ class _Fitter:
 
     def in_order(self, jobs: list[tuple]) -> Iterator[FitResult | float]:
         """The results of ``jobs`` (the arguments of ``_fit_job`` after the data set and reward settings) in
-        order. With workers, up to ``workers`` jobs run at once, ahead of the caller; a caller that stops
-        taking results drops those computed ahead, so what it does with the results cannot depend on how
-        many ran at once."""
+        order. With workers, ``workers`` jobs run at once and up to ``ahead`` are handed out, ahead of the
+        caller; a caller that stops taking results drops those computed ahead, so what it does with the
+        results cannot depend on how many ran at once."""
         if self.workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 yield _fit_job(self.dataset, self.reward_config, *job)
@@ -328,6 +328,18 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     SearchResult
     """
     config = SearchConfig() if config is None else config
+    fitter = _Fitter(dataset, reward_config, config.workers)
+    try:
+        return _run_search(dataset, config, evaluator, rng, fit_config, reward_config, progress, callback, fitter)
+    finally:
+        fitter.close()  # the fitting processes end with the search, also when it fails
+
+
+def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | None,
+                rng: np.random.SeedSequence | int | None, fit_config: FitConfig | None,
+                reward_config: RewardConfig | None, progress: bool | None,
+                callback: Callable[[int, Candidate | None], None] | None, fitter: _Fitter) -> SearchResult:
+    """``run_search``'s body, fitting through ``fitter``."""
     fit_config = FitConfig() if fit_config is None else fit_config
     seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(0 if rng is None else rng)
     bad = [s for s in dataset.species if not s.isidentifier()]
@@ -370,8 +382,6 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
     def fit_calls() -> int:
         """Fits made so far: full fits, polishing's screening fits and cold refits."""
         return len(trace) + len(screened) + refits[0]
-
-    fitter = _Fitter(dataset, reward_config, config.workers)
 
     def full_fit(crn: Crn, parent_fit: FitResult | None, index: int) -> tuple:
         """The fit (``_fit_job``'s arguments) of the ``index``-th network fitted in full, warm-started from
@@ -825,7 +835,6 @@ def run_search(dataset: Dataset, *, config: SearchConfig | None = None, evaluato
         stage[0] = "prune"
         prune()
 
-    fitter.close()
     complete = sorted((c for c in fits.values() if trace[c.fit_index - 1]["complete"]),
                       key=lambda c: (-rank(c), c.fit.num_params, c.fit_index))
     stats = T.child_statistics(tree, T.ROOT) if tree.expanded[T.ROOT] else None
