@@ -71,14 +71,18 @@ def test_fitting_in_several_processes_gives_the_same_search(batch_size):
 def test_the_fitting_processes_end_with_a_search_that_fails(dimer_data):
     import multiprocessing
 
+    running = []
+
     def fail(simulations, best):
-        if simulations >= 6:
+        if simulations >= 9:
+            running.extend(set(multiprocessing.active_children()) - before)
             raise RuntimeError("stopped by the callback")
 
     before = set(multiprocessing.active_children())
     with pytest.raises(RuntimeError, match="callback"):
         run_search(dimer_data, config=SearchConfig(num_simulations=50, max_reactions=4, batch_size=3, workers=2),
                    rng=1, progress=False, callback=fail)
+    assert len(running) == 2  # the two workers were fitting when the search failed
     assert set(multiprocessing.active_children()) == before
 
 
