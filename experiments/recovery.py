@@ -7,7 +7,7 @@ number of fits (all fits made, polishing's screening fits included) and the fits
 was first fitted, and the wall time.
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
-                                   [--jobs N] [--out DIR] [--models FILE.json] [--via-csv]
+                                   [--jobs N] [--workers N] [--out DIR] [--models FILE.json] [--via-csv]
 
 ``--models FILE.json`` runs on the models of that file in place of the built-in examples (a JSON object whose
 ``models`` list holds ``mcts_crn.examples.ExampleModel`` fields; ``experiments/heldout_models.json`` lists
@@ -18,7 +18,9 @@ species and ``--noise 0.05``; the search then knows no initial value (``--exampl
 
 Outputs go to DIR/<name>/ (default experiments/out/recovery, git-ignored); the table to stdout and
 DIR/table.md. ``--jobs N`` runs N searches at once (one process each; on a machine with at least N cores,
-each search then has a core to itself, as when two run on two cores); the table keeps the models' order.
+each search then has a core to itself, as when two run on two cores); ``--workers N`` gives each search N fitting
+processes (``python -m mcts_crn.search --workers``: one search on two cores is ``--jobs 1 --workers 2``); the
+table keeps the models' order.
 """
 from __future__ import annotations
 
