@@ -8,6 +8,8 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 EXAMPLE ?= michaelis_menten
 TIME_LIMIT ?= 480
+# fitting processes of the demo's search (this project's machines have 2 cores)
+WORKERS ?= 2
 
 .PHONY: install demo test test-all bench clean
 
@@ -22,7 +24,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml Makefile
 	touch $@
 
 demo: install
-	$(BIN)/python -m mcts_crn.search --example $(EXAMPLE) --time-limit $(TIME_LIMIT)
+	$(BIN)/python -m mcts_crn.search --example $(EXAMPLE) --time-limit $(TIME_LIMIT) --workers $(WORKERS)
 
 test: install
 	$(BIN)/python -m pytest -q
