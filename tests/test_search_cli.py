@@ -76,3 +76,21 @@ def test_cli_budget_in_fits(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["config"]["search"]["max_fits"] == 40 and result["config"]["search"]["num_simulations"] is None
     assert 0.98 * 40 <= result["num_fit_calls"] <= 40 + 2 + result["config"]["search"]["rollout_depth"]
+
+
+def test_cli_workers_and_batches_give_the_same_result_json(tmp_path):
+    """``--workers`` fits in processes and changes nothing but the recorded setting and the time;
+    ``--batch-size`` is recorded (the search selects that many leaves at a time)."""
+    from mcts_crn.search.__main__ import main
+
+    results = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        assert main(["--example", "dimerisation", "--max-fits", "60", "--seed", "4", "--quiet", "--batch-size", "3",
+                     "--workers", str(workers), "--out", str(out)]) == 0
+        results.append(json.loads((out / "result.json").read_text()))
+    for result, workers in zip(results, (1, 2)):
+        assert result["config"]["search"]["workers"] == workers and result["config"]["search"]["batch_size"] == 3
+        result.pop("elapsed")
+        result["config"]["search"].pop("workers")
+    assert results[0] == results[1]

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes that fit networks at once (default 1; the result does not depend on it "
                              "within a budget of simulations or fits, and a time limit reaches further with more)")
+    parser.add_argument("--batch-size", type=int, default=1, metavar="B",
+                        help="leaves the tree search selects together, with virtual loss (default 1); with --workers, "
+                             "B of 2 to 4 per worker lets the tree's fits run at once too (the result depends on B)")
     parser.add_argument("--prior", choices=("uniform", "heuristic", "learned"), default="heuristic",
                         help="prior over edits (default heuristic: the score test)")
     parser.add_argument("--top", type=int, default=5, metavar="K", help="alternatives to report (default 5)")
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         max_latent=latent if args.latent is None else args.latent,
         max_order=args.max_order or 2,
         max_reactions=args.max_reactions or 8,
-        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top, workers=args.workers)
+        forbidden=tuple(args.forbid), required=tuple(args.require), top_k=args.top, workers=args.workers,
+        batch_size=args.batch_size)
     if not args.quiet:
         print(dataset.summary(), "\n")
     result = run_search(dataset, config=config, evaluator=evaluator, rng=search_seed,
