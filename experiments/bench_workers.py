@@ -5,8 +5,9 @@ of ``--max-fits`` fits, seed 0) runs with 1 worker and with each count of ``--wo
 times (interleaved, so that a slow spell of the machine hits both). Under a budget in fits the searches must
 make the same fits with the same results (the trace is compared); the ratio of the wall times (the fastest
 repeat of each) is the speedup, the processes' start included. With ``--batch-size 1`` the tree search fits
-one leaf at a time, so the workers overlap polishing's screens and full fits, pruning's, and nothing of the tree's: the speedup is
-bounded by polishing's share of the time; with batches of several leaves the tree's fits overlap too.
+one leaf at a time, so the workers overlap polishing's screens and full fits, pruning's, and nothing of the
+tree's: the speedup is bounded by polishing's share of the time; with batches of several leaves the tree's
+fits overlap too.
 
     python experiments/bench_workers.py [--max-fits 400] [--workers 2] [--repeats 2] [--batch-size 1] [NAME ...]
 

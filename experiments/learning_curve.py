@@ -131,9 +131,9 @@ def _search(job: dict) -> dict:
 
 def summarize(rows: list[dict]) -> dict:
     """Recovery rate and medians of one prior's rows; an unrecovered task counts as infinitely many fits."""
-    fits = np.array([r["fits_to_truth"] if r["fits_to_truth"] > 0 else np.inf for r in rows], float)
-    reached = fits[np.isfinite(fits)]
-    median = float(np.median(fits)) if len(fits) else math.nan
+    fits = np.array([r["fits_to_truth"] for r in rows], float)
+    reached = fits[fits > 0]
+    median = _censored_median(fits)
     return {"tasks": len(rows), "recovered": int(len(reached)), "recovery_rate": len(reached) / max(len(rows), 1),
             "median_fits": median, "censored": not math.isfinite(median),
             "median_fits_recovered": float(np.median(reached)) if len(reached) else math.nan,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import logging
 import math
 import sys
@@ -152,11 +153,12 @@ class _Fitter:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start_worker, initargs=(self.dataset, self.reward_config))
         queue = iter(jobs)
-        pending = collections.deque(self._pool.submit(_worker_fit_job, *job) for job in _take(queue, self.ahead))
+        pending = collections.deque(self._pool.submit(_worker_fit_job, *job)
+                                    for job in itertools.islice(queue, self.ahead))
         try:
             while pending:
                 result = pending.popleft().result()
-                pending.extend(self._pool.submit(_worker_fit_job, *job) for job in _take(queue, 1))
+                pending.extend(self._pool.submit(_worker_fit_job, *job) for job in itertools.islice(queue, 1))
                 yield result
         finally:
             for future in pending:
@@ -166,10 +168,6 @@ class _Fitter:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def _take(queue: Iterator, count: int) -> list:
-    return [job for _, job in zip(range(count), queue)]
 
 
 def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
@@ -389,9 +387,11 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         index_seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1, index))
         return crn, fit_config, parent_fit, index_seed, False
 
-    def fit_state(crn: Crn, parent_fit: FitResult | None, fit: FitResult | None = None) -> Candidate:
-        """The candidate of ``crn``: fitted once per canonical key (``fit``: its ``full_fit``, made ahead)."""
-        key = crn.canonical_key()
+    def fit_state(crn: Crn, parent_fit: FitResult | None, fit: FitResult | None = None,
+                  key: str | None = None) -> Candidate:
+        """The candidate of ``crn`` (canonical key ``key``, computed if not given): fitted once per canonical
+        key (``fit``: its ``full_fit``, made ahead)."""
+        key = crn.canonical_key() if key is None else key
         if key in fits:
             return fits[key]
         index = len(trace)
@@ -437,7 +437,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
             for key, (crn, parent_fit) in zip(keys, requests):
                 if stop():
                     return
-                yield fit_state(crn, parent_fit, None if key in fits else next(results))
+                yield fit_state(crn, parent_fit, None if key in fits else next(results), key)
         finally:
             results.close()
 
@@ -777,7 +777,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
                              fits[parent.canonical_key()].fit))
         # the batch's new networks are fitted together (in config.workers processes)
         for (b, edge, child, terminal, _), candidate in zip(
-                children, fit_states([(child, parent_fit) for *_, child, _, parent_fit in children])):
+                children, fit_states([(child, parent_fit) for _, _, child, _, parent_fit in children])):
             key = candidate.key + (STOP_SUFFIX if terminal else "")
             new_nodes.append((b, edge, child, candidate, terminal, key))
         expandable = [(i, n) for i, n in enumerate(new_nodes)
