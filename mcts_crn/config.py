@@ -321,9 +321,11 @@ class SearchConfig(_Config):
     max_fits : int or None
         Budget in fits (``SearchResult.num_fit_calls``: the tree's fits, its playouts', polishing's
         screening fits and the cold refits of new best networks), the same unit of cost whatever the prior
-        and playout depth: the tree search ends at ``1 - polish_fraction`` of it, polishing at 98% (the
-        rest prunes the best network, as with a time limit). The last step may pass it by a few fits.
-        With other budgets, whichever ends first.
+        and playout depth. Without a time limit the fits made are the search's clock, as the time is with
+        one: the tree search ends at ``1 - polish_fraction`` of the budget (or earlier: ``tree_patience``),
+        the climbs share the fits up to 98% of it, and the rest prunes the best network. The search is the
+        same on any machine. The last step may pass it by a few fits. With other budgets, whichever ends
+        first.
     max_latent, max_order, max_reactions : int
         The action space (``mcts_crn.crn.ActionSpace``).
     forbidden, required : tuple of str
@@ -362,13 +364,15 @@ class SearchConfig(_Config):
         reactions of highest prior added; ``search.moves``) take the one that raises the reward most,
         while one does. The MDP only
         adds one reaction at a time, and a mechanism with latent species pays off only when all its steps
-        are there; these moves add them together. Without a time limit, polishing may make as many fits
-        (screening fits included) as the tree search made, up to 98% of ``max_fits`` in all. With a time limit, polishing starts from the best
-        network, then, in turn, from the best network of the size whose best mechanism move gains most and
-        from the runners-up of earlier climbs, until the time is up. 0 turns it off.
+        are there; these moves add them together. With a time limit or ``max_fits``, polishing starts from
+        the best network, then, in turn, from the best network of the size whose best mechanism move gains
+        most and from the runners-up of earlier climbs, until the time (or 98% of the fits) is up. With a
+        budget in simulations alone, it climbs from the ``polish`` best networks in turn and may make as many
+        fits (screening fits included) as the tree search made. 0 turns it off.
     polish_climbs : int
-        With a time limit, the climbs that share the polishing time, each in a slot (the slot that has used
-        the least time takes the next step; a new climb starts in the slot of one that ended): a climb from
+        With a time limit (or ``max_fits``), the climbs that share the polishing time (or fits), each in a
+        slot (the slot that has used the least takes the next step; a new climb starts in the slot of one
+        that ended): a climb from
         a large network takes long steps and would otherwise leave none for the small networks that a
         mechanism move turns into the truth. 1 climbs from one network at a time.
     polish_refits : int
@@ -401,9 +405,9 @@ class SearchConfig(_Config):
         has not risen in rank by more than ``polish_min_gain`` for this share of the time limit: a tree
         that has stalled spends the rest of its share on edits of one reaction around networks it already
         holds, while the climbs that reach latent mechanisms wait (the Brusselator's tree found nothing
-        better after its 8th fit and spent 288 of 480 s before polishing found the truth at once). 0 turns
-        it off. Budgets in fits or simulations alone keep the fixed split, so a run with them is the same
-        on any machine.
+        better after its 8th fit and spent 288 of 480 s before polishing found the truth at once). With
+        ``max_fits`` and no time limit, the same share of the fits: fits are then the clock, so the search
+        is the same on any machine. 0 turns it off; so does a budget in simulations alone (fixed split).
     simplicity : float
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
         alternatives, polishing), not in the reported reward. The complexity is ten per reaction, twice the

@@ -139,13 +139,34 @@ def test_a_stalled_tree_hands_over_to_polishing(dimer_data):
     assert patient < 0.5 * fixed, (patient, fixed)
 
 
-def test_budgets_in_fits_keep_the_fixed_split(dimer_data):
-    """Without a time limit ``tree_patience`` does nothing: a budget in fits gives the same search on any
-    machine."""
-    runs = [run_search(dimer_data, config=SearchConfig(num_simulations=None, max_fits=100, max_reactions=4,
+def test_a_budget_in_fits_is_the_clock_of_tree_patience(dimer_data):
+    """With ``max_fits`` and no time limit the fits made are the clock: the tree search ends once its best
+    network has not improved for ``tree_patience`` of the fits (here 20 of 200: the truth is found in the
+    first fits), far earlier than at the fixed split (120 fits), and the climbs then share the fits up to
+    98% of the budget. The search is the same on every run (no clock of the machine in it)."""
+    def run(patience: float):
+        config = SearchConfig(num_simulations=None, max_fits=200, max_reactions=4, tree_patience=patience)
+        return run_search(dimer_data, config=config, rng=4, progress=False)
+
+    patient, fixed = run(0.1), run(0.0)
+    tree_fits = [sum(row["stage"] == "tree" for row in r.trace) for r in (patient, fixed)]
+    assert patient.best.key == fixed.best.key == EXAMPLES["dimerisation"].crn.canonical_key()
+    assert tree_fits[0] < 0.5 * tree_fits[1], tree_fits
+    last_tree = max(row["fit_calls"] for row in patient.trace if row["stage"] == "tree")
+    assert last_tree < 0.6 * 200
+    assert 0.98 * 200 <= patient.num_fit_calls <= 200 + 2 + SearchConfig().rollout_depth
+    again = run(0.1)
+    assert [(r["key"], r["stage"]) for r in again.trace] == [(r["key"], r["stage"]) for r in patient.trace]
+
+
+def test_budgets_in_simulations_keep_the_fixed_split(dimer_data):
+    """Without a time limit or ``max_fits`` there is no clock for ``tree_patience``: the tree search runs
+    its simulations whatever the patience."""
+    runs = [run_search(dimer_data, config=SearchConfig(num_simulations=40, max_reactions=4,
                                                        tree_patience=patience), rng=4, progress=False)
             for patience in (0.0, 0.01)]
     assert [(r["key"], r["stage"]) for r in runs[0].trace] == [(r["key"], r["stage"]) for r in runs[1].trace]
+    assert runs[0].num_simulations == runs[1].num_simulations == 40
 
 
 def test_a_search_needs_a_budget():

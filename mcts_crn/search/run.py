@@ -228,7 +228,7 @@ def _share_time(next_climb: Callable[[], Iterator[None] | None], slots: int, unt
     """Run climbs (generators that pause before every step) in ``slots`` slots until ``clock()`` reaches
     ``until`` or ``next_climb()`` gives none: the slot that has used the least time takes the next step,
     and where a slot's climb ends the next climb starts in it (the time ``next_climb`` took to choose it
-    counts as the slot's)."""
+    counts as the slot's). The clock is the wall time, or the fits made under a budget in fits."""
     accounts = [0.0] * slots
     running: list[Iterator[None] | None] = [None] * slots
     while clock() < until:
@@ -360,6 +360,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
     improved_at = [start_time]  # when the best complete network last rose in rank by polish_min_gain
+    improved_fits = [0]  # the fits made by then (the clock of a budget in fits)
     refits = [0]  # cold refits of new best networks
     stage = ["tree"]  # what is fitting: "tree", "climb" or "prune" (the trace's "stage")
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
@@ -417,7 +418,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         gain = 0.0 if not complete else math.inf if best[0] is None else rank(candidate) - rank(best[0])
         if gain > 0:
             if gain > config.polish_min_gain:
-                improved_at[0] = time.perf_counter()
+                improved_at[0], improved_fits[0] = time.perf_counter(), fit_calls()
             best[0] = candidate
         return candidate
 
@@ -471,8 +472,8 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
 
     def out_of_budget() -> bool:
         """Polishing must stop: the time is up, or it has reached ``polish_limit`` fits, counting screening
-        fits (without a time limit, as many as the tree search made; with ``max_fits``, 98% of them; climbs
-        interleaved with the tree search: the tree's share of both)."""
+        fits (with ``max_fits``, 98% of them; with a budget in simulations alone, as many as the tree search
+        made; climbs interleaved with the tree search: the tree's share of both)."""
         if polish_until is not None and time.perf_counter() >= polish_until:
             return True
         return fit_calls() >= polish_limit
@@ -604,10 +605,12 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
 
     def polish_phase() -> None:
         """Polish the ``polish`` best finished networks. With a time limit, ``polish_climbs`` climbs share
-        the time (``_share_time``): the best network's climb first, then, as climbs end, in turn, the best
-        unpolished network of the size whose best mechanism move (a new latent species with its reactions,
-        ``moves.mechanisms``) gains most by its screen, and the best runner-up of earlier climbs (an
-        improving move that was not taken: greedy climbs diverge early), until the time is up. A climb
+        the time (``_share_time``; with ``max_fits`` and no time limit, the fits): the best network's climb
+        first, then, as climbs end, in turn, the best unpolished network of the size whose best mechanism
+        move (a new latent species with its reactions, ``moves.mechanisms``) gains most by its screen, and
+        the best runner-up of earlier climbs (an improving move that was not taken: greedy climbs diverge
+        early), until the time is up. A budget in simulations alone climbs from the ``polish`` best in
+        turn, up to as many fits as the tree search made. A climb
         from a large network takes long steps; sharing keeps it from using all the time while a core one
         mechanism move from the truth waits (within-host malaria's best five-reaction network gains 0.14
         in one step, a free stage, and 0.52 in four, while a climb from its best network gains 0.005 a
@@ -621,7 +624,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         polish_limit = math.inf
         if config.max_fits is not None:
             polish_limit = (1.0 - PRUNE_SHARE) * config.max_fits
-        if end_time is None:
+        if end_time is None and config.max_fits is None:
             polish_limit = min(polish_limit, 2 * fit_calls())
             for candidate in finished()[:config.polish]:
                 if candidate.key not in polished:
@@ -665,7 +668,10 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
             start = next_start()
             return None if start is None else polish(start)
 
-        _share_time(next_climb, config.polish_climbs, polish_end)
+        if end_time is None:  # a budget in fits: the fits made are the clock
+            _share_time(next_climb, config.polish_climbs, polish_limit, clock=fit_calls)
+        else:
+            _share_time(next_climb, config.polish_climbs, polish_end)
 
     interleaved = {"climb": None, "fits": 0}
 
@@ -735,9 +741,13 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     deadline = None if end_time is None else start_time + tree_share * config.time_limit
     tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
     polish_limit, polish_until = tree_fits, deadline  # climbs interleaved with the tree search stay within it
-    # a stalled tree hands over to polishing after this many seconds without a gain (time limits only)
-    patience = (config.tree_patience * config.time_limit
-                if deadline is not None and config.polish and config.tree_patience > 0 else math.inf)
+    # a stalled tree hands over to polishing after this many seconds without a gain; with a budget in fits
+    # and no time limit, after this many fits (the fits made are the clock, so the search is the same on any
+    # machine)
+    patient = config.polish and config.tree_patience > 0
+    patience = config.tree_patience * config.time_limit if deadline is not None and patient else math.inf
+    fits_patience = (config.tree_patience * config.max_fits
+                     if deadline is None and config.max_fits is not None and patient else math.inf)
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
@@ -747,6 +757,10 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         if now - improved_at[0] >= patience:
             logger.info("tree search ends at %.1f s: its best network has not improved for %.1f s",
                         now - start_time, now - improved_at[0])
+            break
+        if fit_calls() - improved_fits[0] >= fits_patience:
+            logger.info("tree search ends at fit %d: its best network has not improved for %d fits",
+                        fit_calls(), fit_calls() - improved_fits[0])
             break
         if fit_calls() >= tree_fits:
             break
