@@ -204,6 +204,30 @@ def compare(rows: list[dict], baseline: list[dict], *, resamples: int = 2000, se
             "at_k_ci": interval([d[2] for d in draws])}
 
 
+def training_history(run: Path) -> list[dict]:
+    """The run's per-iteration self-play record (games, how many reached the true network, seconds):
+    RUN/history.json, or, for a run kept without it, the history saved in its latest checkpoint."""
+    history_path = run / "history.json"
+    if history_path.exists():
+        return json.loads(history_path.read_text())
+    checkpoints = sorted((run / "checkpoints").glob("iter_*.pt"))
+    if not checkpoints:
+        return []
+    from mcts_crn.model.checkpoint import read_checkpoint
+
+    history = read_checkpoint(checkpoints[-1]).get("history")
+    return json.loads(history) if isinstance(history, str) else list(history or [])
+
+
+def self_play_line(history: list[dict]) -> str:
+    """Per iteration, the self-play games that reached the true network (each iteration's games are new
+    tasks, searched with the model of the iteration before)."""
+    if not history:
+        return "self-play: no history"
+    return ("self-play games reaching the true network, per iteration: "
+            + " ".join(f"{h['recovered']}/{h['games']}" for h in history))
+
+
 def select_checkpoint(table: dict) -> str | None:
     """The learned prior to ship (checkpoint, temperature, playout depth), chosen on validation tasks by a
     rule fixed in advance: the most tasks recovered, ties broken by the lower median fits to the truth among
@@ -378,8 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['fits_to_truth'] or '-'} fits to truth", file=sys.stderr, flush=True)
     rows_of = {label: [done[stored(label, j)] for j in indices if stored(label, j) in done] for label, *_ in labels}
     table = {label: summarize(rows) for label, rows in rows_of.items()}
-    history_path = args.run / "history.json"
-    history = json.loads(history_path.read_text()) if history_path.exists() else []
+    history = training_history(args.run)
     games = sum(h["games"] for h in history)
     play_seconds = sum(h["selfplay_seconds"] for h in history)
     subset = "" if args.only is None else f", of them tasks {args.only}"
@@ -389,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
              f"training: {len(history)} iterations, {games} self-play games in {play_seconds / 60:.1f} min "
              "of self-play "
              f"({games / play_seconds * 3600 if play_seconds else float('nan'):.0f} games/hour)",
+             self_play_line(history),
              "",
              f"{'prior':14s} {'recovered':>10s} {'median fits':>12s} {'median (recovered)':>19s} "
              f"{'fits/search':>12s} {'best=truth':>11s} {'search time':>12s}"]
@@ -428,11 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     (args.out / "table.txt").write_text(text + "\n")
     (args.out / "summary.json").write_text(json.dumps(table, indent=2))
-    _plot(table, args.out / "learning_curve.png", budget)
+    _plot(table, args.out / "learning_curve.png", budget, history)
     return 0
 
 
-def _plot(table: dict, path: Path, budget: str) -> None:
+def _plot(table: dict, path: Path, budget: str, history: list[dict] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -453,6 +477,10 @@ def _plot(table: dict, path: Path, budget: str) -> None:
             if name in table:
                 ax.axhline(table[name][metric], linestyle=style, color="grey" if name == "uniform" else "black",
                            label=name)
+        if metric == "recovery_rate" and history:
+            # the games of iteration i are searched with the model after iteration i - 1
+            ax.plot([h["iteration"] - 1 for h in history], [h["recovered"] / h["games"] for h in history], ".-",
+                    color="tab:green", alpha=0.6, label="self-play (its training tasks)")
         ax.set_xlabel("training iteration")
         ax.set_title(title)
         ax.legend()

@@ -110,3 +110,21 @@ def test_training_tasks_rebuilt_from_the_runs_seed_are_those_self_play_drew(lear
     assert not {t.key for t in kept} & training
     # with few two-species networks some of the free draw are training tasks, and those are redrawn
     assert {t.key for t in free} & training
+
+
+def test_training_history_falls_back_to_the_latest_checkpoint(learning_curve, tmp_path: Path) -> None:
+    """A run kept without history.json: the self-play record saved in its latest checkpoint is read."""
+    from mcts_crn.config import ModelConfig
+    from mcts_crn.learn.loop import initial_model
+    from mcts_crn.model.checkpoint import save_checkpoint
+
+    model = initial_model(ModelConfig(hidden=8, num_layers=1), seed=0)
+    (tmp_path / "checkpoints").mkdir()
+    record = [{"iteration": i, "games": 10, "recovered": i + 1, "selfplay_seconds": 60.0} for i in (1, 2, 3)]
+    save_checkpoint(tmp_path / "checkpoints" / "iter_0002.pt", model, iteration=2, history=json.dumps(record[:2]))
+    save_checkpoint(tmp_path / "checkpoints" / "iter_0003.pt", model, iteration=3, history=json.dumps(record))
+    assert learning_curve.training_history(tmp_path) == record
+    assert learning_curve.self_play_line(record).endswith("2/10 3/10 4/10")
+    (tmp_path / "history.json").write_text(json.dumps(record[:1]))
+    assert learning_curve.training_history(tmp_path) == record[:1]
+    assert learning_curve.training_history(tmp_path / "absent") == []
