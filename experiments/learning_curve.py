@@ -437,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
                 for b in baselines:
                     c = compare(rows_of[label], rows_of[b], budget=args.max_fits)
                     table[label][f"vs_{b}"] = c
-                    parts.append(f"vs {b}: median {'>= ' if c['median_is_bound'] else ''}{c['median']:.2f}x "
-                                 f"[{c['median_ci'][0]:.2f}, {c['median_ci'][1]:.2f}], "
+                    by_median = (f"median {'>= ' if c['median_is_bound'] else ''}{c['median']:.2f}x "
+                                 f"[{c['median_ci'][0]:.2f}, {c['median_ci'][1]:.2f}]" if math.isfinite(c["median"])
+                                 else "median n/a (its own median unreached)")
+                    parts.append(f"vs {b}: {by_median}, "
                                  f"paired {c['paired']:.2f}x ({c['paired_tasks']}) "
                                  f"[{c['paired_ci'][0]:.2f}, {c['paired_ci'][1]:.2f}], "
                                  f"at k={c['k']} {c['at_k']:.2f}x [{c['at_k_ci'][0]:.2f}, {c['at_k_ci'][1]:.2f}]")
