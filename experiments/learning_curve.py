@@ -27,7 +27,10 @@ it has one, as ``--prior learned`` would.
 
 Metrics per prior: recovery rate (the true network fitted within the budget), the median number of fits
 until it was first fitted with unrecovered tasks counted as infinitely many (a censored median:
-"unreached" when half or more are unrecovered), and the median among recovered tasks only.
+"unreached" when half or more are unrecovered), and the median among recovered tasks only. The table also
+gives the run's self-play record (games per hour; games that reached the true network, per iteration), from
+RUN/history.json or, for a run kept without it, its latest checkpoint; the plot shows that record beside the
+held-out recovery rate.
 """
 from __future__ import annotations
 
