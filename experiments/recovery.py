@@ -7,7 +7,8 @@ number of fits (all fits made, polishing's screening fits included) and the fits
 was first fitted, and the wall time.
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
-                                   [--jobs N] [--workers N] [--out DIR] [--models FILE.json] [--via-csv]
+                                   [--jobs N] [--workers N] [--batch-size B] [--out DIR] [--models FILE.json]
+                                   [--via-csv]
 
 ``--models FILE.json`` runs on the models of that file in place of the built-in examples (a JSON object whose
 ``models`` list holds ``mcts_crn.examples.ExampleModel`` fields; ``experiments/heldout_models.json`` lists
@@ -19,7 +20,8 @@ species and ``--noise 0.05``; the search then knows no initial value (``--exampl
 Outputs go to DIR/<name>/ (default experiments/out/recovery, git-ignored); the table to stdout and
 DIR/table.md. ``--jobs N`` runs N searches at once (one process each; on a machine with at least N cores,
 each search then has a core to itself, as when two run on two cores); ``--workers N`` gives each search N fitting
-processes (``python -m mcts_crn.search --workers``: one search on two cores is ``--jobs 1 --workers 2``); the
+processes (``python -m mcts_crn.search --workers``: one search on two cores is ``--jobs 1 --workers 2``);
+``--batch-size B`` lets each tree search select B leaves at a time (``python -m mcts_crn.search --batch-size``); the
 table keeps the models' order.
 """
 from __future__ import annotations
@@ -94,7 +96,7 @@ def run_one(model: ExampleModel, args) -> dict:
     out = args.out / name
     cmd = [sys.executable, "-m", "mcts_crn.search", "--time-limit", str(args.time_limit),
            "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet",
-           "--workers", str(args.workers)]
+           "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
     if args.via_csv or EXAMPLES.get(name) != model:
         out.mkdir(parents=True, exist_ok=True)
         data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=1, help="searches run at once (default 1)")
     parser.add_argument("--workers", type=int, default=1, help="fitting processes of each search (default 1)")
+    parser.add_argument("--batch-size", type=int, default=1,
+                        help="leaves each tree search selects at a time (default 1)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--models", type=Path, default=None,
                         help="JSON file of models to run in place of the built-in examples (through CSV)")

@@ -46,7 +46,8 @@ def test_a_bad_models_file_names_the_file_and_the_model(recovery, tmp_path):
 
 def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     model = recovery.load_models(HELDOUT)["consecutive"]
-    args = SimpleNamespace(out=tmp_path, time_limit=4.0, seed=3, prior="heuristic", top=3, via_csv=False, workers=2)
+    args = SimpleNamespace(out=tmp_path, time_limit=4.0, seed=3, prior="heuristic", top=3, via_csv=False, workers=2,
+                           batch_size=2)
     row = recovery.run_one(model, args)
     assert "error" not in row, row.get("error")
     data = Dataset.from_csv(tmp_path / "consecutive" / "data.csv")
@@ -56,5 +57,6 @@ def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     result = json.loads((tmp_path / "consecutive" / "result.json").read_text())
     assert result["config"]["search"]["max_latent"] == model.crn.num_latent == 1
     assert result["config"]["search"]["workers"] == 2  # the CLI's fitting processes started and ended with it
+    assert result["config"]["search"]["batch_size"] == 2
     assert row["num_fits"] == result["num_fit_calls"] > 0
     assert row["rank"] is None or 1 <= row["rank"] <= 4
