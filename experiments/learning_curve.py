@@ -461,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _plot(table: dict, path: Path, budget: str, history: list[dict] = ()) -> None:
+def _plot(table: dict, path: Path, budget: str, history: list[dict] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -359,8 +359,6 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     fits: dict[str, Candidate] = {}
     trace: list[dict[str, Any]] = []
     best: list[Candidate | None] = [None]
-    improved_at = [start_time]  # when the best complete network last rose in rank by polish_min_gain
-    improved_fits = [0]  # the fits made by then (the clock of a budget in fits)
     refits = [0]  # cold refits of new best networks
     stage = ["tree"]  # what is fitting: "tree", "climb" or "prune" (the trace's "stage")
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
@@ -381,6 +379,11 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     def fit_calls() -> int:
         """Fits made so far: full fits, polishing's screening fits and cold refits."""
         return len(trace) + len(screened) + refits[0]
+
+    # the search's clock: the wall time under a time limit; under a budget in fits alone, the fits made (so
+    # the search is the same on any machine); a budget in simulations alone has none (a fixed split)
+    clock: Callable[[], float] = time.perf_counter if config.time_limit is not None else fit_calls
+    improved_at = [clock()]  # when the best complete network last rose in rank by polish_min_gain
 
     def full_fit(crn: Crn, parent_fit: FitResult | None, index: int) -> tuple:
         """The fit (``_fit_job``'s arguments) of the ``index``-th network fitted in full, warm-started from
@@ -418,7 +421,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         gain = 0.0 if not complete else math.inf if best[0] is None else rank(candidate) - rank(best[0])
         if gain > 0:
             if gain > config.polish_min_gain:
-                improved_at[0], improved_fits[0] = time.perf_counter(), fit_calls()
+                improved_at[0] = clock()
             best[0] = candidate
         return candidate
 
@@ -668,10 +671,7 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
             start = next_start()
             return None if start is None else polish(start)
 
-        if end_time is None:  # a budget in fits: the fits made are the clock
-            _share_time(next_climb, config.polish_climbs, polish_limit, clock=fit_calls)
-        else:
-            _share_time(next_climb, config.polish_climbs, polish_end)
+        _share_time(next_climb, config.polish_climbs, polish_limit if end_time is None else polish_end, clock=clock)
 
     interleaved = {"climb": None, "fits": 0}
 
@@ -741,26 +741,20 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     deadline = None if end_time is None else start_time + tree_share * config.time_limit
     tree_fits = math.inf if config.max_fits is None else tree_share * config.max_fits
     polish_limit, polish_until = tree_fits, deadline  # climbs interleaved with the tree search stay within it
-    # a stalled tree hands over to polishing after this many seconds without a gain; with a budget in fits
-    # and no time limit, after this many fits (the fits made are the clock, so the search is the same on any
-    # machine)
-    patient = config.polish and config.tree_patience > 0
-    patience = config.tree_patience * config.time_limit if deadline is not None and patient else math.inf
-    fits_patience = (config.tree_patience * config.max_fits
-                     if deadline is None and config.max_fits is not None and patient else math.inf)
+    # a stalled tree hands over to polishing after this much of the clock (seconds, or fits) without a gain
+    budget = config.time_limit if config.time_limit is not None else config.max_fits
+    patience = (config.tree_patience * budget
+                if budget is not None and config.polish and config.tree_patience > 0 else math.inf)
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
             break
         now = time.perf_counter()
         if deadline is not None and now >= deadline:
             break
-        if now - improved_at[0] >= patience:
-            logger.info("tree search ends at %.1f s: its best network has not improved for %.1f s",
-                        now - start_time, now - improved_at[0])
-            break
-        if fit_calls() - improved_fits[0] >= fits_patience:
-            logger.info("tree search ends at fit %d: its best network has not improved for %d fits",
-                        fit_calls(), fit_calls() - improved_fits[0])
+        if clock() - improved_at[0] >= patience:
+            logger.info("tree search ends after %d fits (%.1f s): its best network has not improved for %g %s",
+                        fit_calls(), now - start_time, clock() - improved_at[0],
+                        "s" if config.time_limit is not None else "fits")
             break
         if fit_calls() >= tree_fits:
             break
@@ -768,7 +762,8 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
         if config.num_simulations is not None:
             want = min(want, config.num_simulations - num_simulations)
         # room for every leaf of the batch and its edges
-        if tree.node_count[0] + want > len(tree.visits) or tree.edge_count[0] + want * config.max_children > len(tree.edge_action):
+        if (tree.node_count[0] + want > len(tree.visits)
+                or tree.edge_count[0] + want * config.max_children > len(tree.edge_action)):
             tree = _grow(tree, 2 * len(tree.visits), 2 * len(tree.edge_action))
         try:
             batch = T.select_batch(tree, want, params)
