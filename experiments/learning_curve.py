@@ -58,7 +58,7 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tu
     task settings instead of reading them from the replay buffer, for a run kept without it (its checkpoints
     and config.json only): every game of iterations 1 to ``iterations``, as ``mcts_crn.learn.loop`` drew them."""
     from mcts_crn.config import TaskConfig
-    from mcts_crn.learn.loop import game_seed, game_task
+    from mcts_crn.learn.loop import demonstration_seed, game_seed, game_task
     from mcts_crn.learn.replay import ReplayBuffer
     from mcts_crn.learn.tasks import generate_task
 
@@ -67,8 +67,11 @@ def held_out_tasks(run: Path, num_tasks: int, seed: int, disjoint_from: tuple[tu
     replay = run / "replay.h5"
     if training_games is not None:
         iterations, games = training_games
-        training = {game_task(game_seed(config["seed"], i, g), task_config).key
-                    for i in range(1, iterations + 1) for g in range(games)}
+        demonstrations = config["train"].get("demonstration_tasks", 0)
+        training = {game_task(seed_of(config["seed"], i, g), task_config).key
+                    for i in range(1, iterations + 1)
+                    for seed_of, count in ((game_seed, games), (demonstration_seed, demonstrations))
+                    for g in range(count)}
     elif replay.exists():
         training = {t.key for t in ReplayBuffer(replay, read_only=True).tasks()}
     else:

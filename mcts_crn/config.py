@@ -617,6 +617,10 @@ class TrainConfig(_Config):
     demonstrations : bool
         Also fit the states along a random build order of each task's true network and store them, with
         the remaining true edits as the policy target (the generator knows the answer).
+    demonstration_tasks : int
+        Tasks per iteration that are not searched: only the states along a random build order of their
+        true network are fitted and stored, as ``demonstrations`` (about 20 times cheaper than a game).
+        They widen the range of tasks the policy learns from, which self-play games alone leave narrow.
     visit_weight, best_weight, truth_weight : float
         Weights of the parts of the policy target: the visit distribution, and uniform distributions over
         the legal edits that lead to the best network the search found / to the true network (where the
@@ -646,6 +650,7 @@ class TrainConfig(_Config):
     visit_temperature: float = 1.0
     min_visits: int = 3
     demonstrations: bool = True
+    demonstration_tasks: int = 0
     visit_weight: float = 0.5
     best_weight: float = 0.25
     truth_weight: float = 1.0
@@ -658,8 +663,10 @@ class TrainConfig(_Config):
     fit_starts: int = 2
 
     def __post_init__(self) -> None:
-        if self.iterations < 0 or self.games_per_iteration < 0 or self.workers < 1 or self.simulations < 1:
-            raise ValueError("need iterations >= 0, games_per_iteration >= 0, workers >= 1, simulations >= 1")
+        if (self.iterations < 0 or self.games_per_iteration < 0 or self.demonstration_tasks < 0 or self.workers < 1
+                or self.simulations < 1):
+            raise ValueError("need iterations >= 0, games_per_iteration >= 0, demonstration_tasks >= 0, "
+                             "workers >= 1, simulations >= 1")
         if self.prior_temperature <= 0 or self.visit_temperature <= 0:
             raise ValueError("temperatures must be > 0")
         if self.batch_size < 1 or self.steps_per_iteration < 0 or self.replay_window < 1 or self.fit_starts < 1:

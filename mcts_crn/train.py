@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--iterations", type=int, default=None, help="iterations in all (default 8)")
     parser.add_argument("--games-per-iteration", type=int, default=None, metavar="G",
                         help="self-play games per iteration (default 40)")
+    parser.add_argument("--demonstration-tasks", type=int, default=None, metavar="D",
+                        help="tasks per iteration stored as their true build paths only, without a search "
+                             "(default 0)")
     parser.add_argument("--workers", type=int, default=None, metavar="W",
                         help="processes playing games (default 1: in process)")
     parser.add_argument("--simulations", type=int, default=None, metavar="N",
@@ -47,13 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     changes = {name: value for name, value in (
         ("iterations", args.iterations), ("games_per_iteration", args.games_per_iteration),
+        ("demonstration_tasks", args.demonstration_tasks),
         ("workers", args.workers), ("simulations", args.simulations), ("steps_per_iteration", args.steps))
         if value is not None}
 
     def report(entry: dict) -> None:
         print(f"iteration {entry['iteration']}: {entry['games']} games ({entry['games_per_hour']:.0f}/h), "
               f"true network reached in {entry['recovered']}/{entry['games']} "
-              f"(median {entry['median_fits_to_truth']:.0f} fits), {entry['replay_samples']} samples, "
+              f"(median {entry['median_fits_to_truth']:.0f} fits), "
+              + (f"{entry['demonstration_tasks']} demonstration tasks ({entry['demonstration_seconds']:.0f}s), "
+                 if entry.get("demonstration_tasks") else "")
+              + f"{entry['replay_samples']} samples, "
               f"loss {entry['loss']:.3f} (policy {entry['policy_loss']:.3f}, value {entry['value_loss']:.4f}), "
               f"{entry['selfplay_seconds']:.0f}s play + {entry['train_seconds']:.0f}s train", flush=True)
 

@@ -88,3 +88,46 @@ def test_a_checkpoint_resumes_the_iteration_count_and_the_replay(tmp_path):
     a, b = initial_model(model_config, 5), initial_model(model_config, 5)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_demonstration_tasks_store_true_build_paths_without_a_search(tmp_path):
+    """``demonstration_tasks``: tasks of their own seeds, stored as the states along their true networks' build
+    orders (every policy target on a true edit), no search (``num_fits`` 0), and not stored twice on resume."""
+    from mcts_crn.learn.targets import toward_actions
+    from mcts_crn.learn.tasks import task_space
+
+    run = tmp_path / "run"
+    config = TrainConfig.from_dict({**QUICK_TRAIN.to_dict(), "demonstration_tasks": 3})
+    history = run_training(run, train_config=config, model_config=ModelConfig(hidden=16, num_layers=1),
+                           task_config=QUICK_TASKS, seed=3, progress=False)
+    assert history[0]["games"] == 1 and history[0]["demonstration_tasks"] == 3
+    buffer = ReplayBuffer(run / "replay.h5", read_only=True)
+    tasks = buffer.tasks()
+    demos = [(row, t) for row, t in enumerate(tasks) if t.num_fits == 0]
+    assert [t.game for _, t in demos] == [0, 1, 2] and all(t.num_fits > 0 for t in tasks if t not in
+                                                             [d for _, d in demos])
+    expected = [loop.game_task(loop.demonstration_seed(3, 1, j), QUICK_TASKS) for j in range(3)]
+    assert [t.key for _, t in demos] == [task.key for task in expected]
+    store = buffer.load()
+    for (row, record), task in zip(demos, expected):
+        mine = np.flatnonzero(store.arrays["task"] == row)
+        # one sample per state of the build order (each reaction added, then the network itself: STOP)
+        assert len(mine) == task.num_reactions + task.num_latent + 1
+        assert (store.arrays["source"][mine] == 1).all()
+        space = task_space(task, max_order=QUICK_TASKS.max_order, extra_reactions=config.extra_reactions)
+        for i in mine:
+            policy, toward = store.rows("policy", i), store.rows("toward_truth", i)
+            assert toward.any() and np.allclose(policy, toward / toward.sum())
+            assert set(store.rows("actions", i)[toward].tolist()) <= set(range(space.num_actions))
+    # as if killed during iteration 2's demonstrations after the first: it is not stored again
+    seed = loop.demonstration_seed(3, 2, 0)
+    record, samples, _ = loop._play_job({
+        "checkpoint": str(run / "checkpoints" / "iter_0001.pt"), "iteration": 2, "game": 0, "seed": seed.entropy,
+        "spawn_key": list(seed.spawn_key), "train_config": config.to_dict(), "task_config": QUICK_TASKS.to_dict(),
+        "demonstration": True})
+    assert record.num_fits == 0 and record.key == loop.game_task(seed, QUICK_TASKS).key
+    ReplayBuffer(run / "replay.h5").append(record, samples)
+    history = run_training(run, resume=True, overrides={"iterations": 2}, progress=False)
+    assert history[1]["games"] == 1 and history[1]["demonstration_tasks"] == 2
+    assert sorted((t.iteration, t.game) for t in ReplayBuffer(run / "replay.h5").tasks() if t.num_fits == 0) == [
+        (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]

@@ -10,14 +10,14 @@ A run folder holds
                              learning curves;
 ``history.json``             one entry per iteration (games, recovery in self-play, losses, timings).
 
-Iteration i (1-based) plays ``games_per_iteration`` games with the model of iteration i - 1, appends them,
-trains ``steps_per_iteration`` Adam steps on the newest ``replay_window`` samples and writes the
+Iteration i (1-based) plays ``games_per_iteration`` games with the model of iteration i - 1 and stores the
+true build paths of ``demonstration_tasks`` more tasks (no search; their records have ``num_fits`` 0), trains ``steps_per_iteration`` Adam steps on the newest ``replay_window`` samples and writes the
 checkpoints. A killed run resumes (``resume=True``) from its newest checkpoint; games of the interrupted
 iteration that were already appended are not played again.
 
 Seeds: one ``SeedSequence(seed)``; game g of iteration i uses the child key ``(0, i, g)`` (task
-``+ (0,)``, search ``+ (1,)``), the minibatches of iteration i ``(1, i)``, the model's initial weights
-``(2,)``. Held-out evaluation tasks use ``(3, j)`` of another seed (``experiments/learning_curve.py``).
+``+ (0,)``, search ``+ (1,)``), demonstration task j of iteration i ``(4, i, j)`` (the same children), the
+minibatches of iteration i ``(1, i)``, the model's initial weights ``(2,)``. Held-out evaluation tasks use ``(3, j)`` of another seed (``experiments/learning_curve.py``).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import torch
 
 from mcts_crn.config import ModelConfig, TaskConfig, TrainConfig
 from mcts_crn.learn.replay import ReplayBuffer
-from mcts_crn.learn.selfplay import play_game
+from mcts_crn.learn.selfplay import demonstrate, play_game
 from mcts_crn.learn.tasks import generate_task
 from mcts_crn.learn.training import make_batch, make_optimizer, train_step, usable
 from mcts_crn.model.checkpoint import load_model, read_checkpoint, save_checkpoint
@@ -50,12 +50,17 @@ from mcts_crn.model.gnn import CrnGnn
 
 logger = logging.getLogger(__name__)
 
-GAME_KEY, BATCH_KEY, INIT_KEY, EVAL_KEY = 0, 1, 2, 3
+GAME_KEY, BATCH_KEY, INIT_KEY, EVAL_KEY, DEMO_KEY = 0, 1, 2, 3, 4
 
 
 def game_seed(seed: int, iteration: int, game: int) -> np.random.SeedSequence:
     """The seed of game ``game`` of iteration ``iteration`` (1-based) of a run with ``seed``."""
     return np.random.SeedSequence(seed, spawn_key=(GAME_KEY, iteration, game))
+
+
+def demonstration_seed(seed: int, iteration: int, task: int) -> np.random.SeedSequence:
+    """The seed of demonstration task ``task`` of iteration ``iteration`` (``game_task`` builds its task)."""
+    return np.random.SeedSequence(seed, spawn_key=(DEMO_KEY, iteration, task))
 
 
 def game_task(game_key: np.random.SeedSequence, task_config: TaskConfig):
@@ -99,9 +104,9 @@ def _play_job(job: dict[str, Any]):
     seed = np.random.SeedSequence(job["seed"], spawn_key=tuple(job["spawn_key"]))
     task = game_task(seed, task_config)
     start = time.perf_counter()
-    record, samples = play_game(task, model, config=train_config, task_config=task_config,
-                                iteration=job["iteration"], game=job["game"],
-                                rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1,)))
+    record, samples = (demonstrate if job.get("demonstration") else play_game)(
+        task, model, config=train_config, task_config=task_config, iteration=job["iteration"], game=job["game"],
+        rng=np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (1,)))
     return record, samples, time.perf_counter() - start
 
 
@@ -201,7 +206,7 @@ def run_training(out: str | os.PathLike, *, train_config: TrainConfig | None = N
     if start_iteration == 0 and not (out / "checkpoints" / "iter_0000.pt").exists():
         save(0)
     pool = None
-    if train_config.workers > 1 and train_config.games_per_iteration > 0:
+    if train_config.workers > 1 and train_config.games_per_iteration + train_config.demonstration_tasks > 0:
         pool = multiprocessing.get_context("spawn").Pool(train_config.workers, initializer=_init_worker)
     try:
         for iteration in range(start_iteration + 1, train_config.iterations + 1):
@@ -223,34 +228,46 @@ def run_training(out: str | os.PathLike, *, train_config: TrainConfig | None = N
 def _iteration(iteration: int, model: CrnGnn, optimizer, replay: ReplayBuffer, out: Path, seed: int,
                train_config: TrainConfig, task_config: TaskConfig, device: str, pool, show: bool) -> dict[str, Any]:
     checkpoint = str(out / "checkpoints" / f"iter_{iteration - 1:04d}.pt")
-    done = {record.game for record in replay.tasks() if record.iteration == iteration}
-    jobs = []
-    for game in range(train_config.games_per_iteration):
-        if game in done:
-            continue
-        game_key = game_seed(seed, iteration, game)
-        jobs.append({"checkpoint": checkpoint, "iteration": iteration, "game": game, "seed": game_key.entropy,
-                     "spawn_key": list(game_key.spawn_key), "train_config": train_config.to_dict(),
-                     "task_config": task_config.to_dict()})
-    start = time.perf_counter()
-    bar = _progress_bar(show and bool(jobs), total=len(jobs), desc=f"iteration {iteration} self-play", unit="game",
-                        leave=False)
-    records, game_seconds, num_samples = [], [], 0
-    if pool is None:
-        model.to("cpu")
-        results = (_play_job(dict(job, model=model)) for job in jobs)
-    else:
-        results = pool.imap_unordered(_play_job, jobs)
-    for record, samples, seconds in results:
-        replay.append(record, samples)
-        records.append(record)
-        game_seconds.append(seconds)
-        num_samples += len(samples)
+    # games and demonstration tasks of this iteration already appended (a resumed run): a game's record has
+    # fits, a demonstration's none
+    done = {(record.num_fits == 0, record.game) for record in replay.tasks() if record.iteration == iteration}
+
+    def jobs_of(count: int, demonstration: bool, seed_of: Callable) -> list[dict[str, Any]]:
+        jobs = []
+        for game in range(count):
+            if (demonstration, game) in done:
+                continue
+            key = seed_of(seed, iteration, game)
+            jobs.append({"checkpoint": checkpoint, "iteration": iteration, "game": game, "seed": key.entropy,
+                         "spawn_key": list(key.spawn_key), "train_config": train_config.to_dict(),
+                         "task_config": task_config.to_dict(), "demonstration": demonstration})
+        return jobs
+
+    def run_jobs(jobs: list[dict[str, Any]], what: str) -> tuple[list, list[float], int, float]:
+        start = time.perf_counter()
+        bar = _progress_bar(show and bool(jobs), total=len(jobs), desc=f"iteration {iteration} {what}",
+                            unit="task", leave=False)
+        records, seconds_each, num_samples = [], [], 0
+        if pool is None:
+            model.to("cpu")
+            results = (_play_job(dict(job, model=model)) for job in jobs)
+        else:
+            results = pool.imap_unordered(_play_job, jobs, chunksize=1 if what == "self-play" else 8)
+        for record, samples, seconds in results:
+            replay.append(record, samples)
+            records.append(record)
+            seconds_each.append(seconds)
+            num_samples += len(samples)
+            if bar is not None:
+                bar.update(1)
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    play_time = time.perf_counter() - start
+            bar.close()
+        return records, seconds_each, num_samples, time.perf_counter() - start
+
+    records, game_seconds, num_samples, play_time = run_jobs(
+        jobs_of(train_config.games_per_iteration, False, game_seed), "self-play")
+    demos, _, demo_samples, demo_time = run_jobs(
+        jobs_of(train_config.demonstration_tasks, True, demonstration_seed), "demonstrations")
     model.to(device)
 
     start = time.perf_counter()
@@ -277,7 +294,9 @@ def _iteration(iteration: int, model: CrnGnn, optimizer, replay: ReplayBuffer, o
     def mean(key: str) -> float:
         return float(np.mean([l[key] for l in losses])) if losses else math.nan
 
-    return {"iteration": iteration, "games": len(records), "samples": num_samples, "replay_samples": len(replay),
+    return {"iteration": iteration, "games": len(records), "samples": num_samples,
+            "demonstration_tasks": len(demos), "demonstration_samples": demo_samples,
+            "demonstration_seconds": demo_time, "replay_samples": len(replay),
             "recovered": len(reached), "median_fits_to_truth": float(np.median(reached)) if reached else math.nan,
             "loss": mean("loss"), "policy_loss": mean("policy"), "value_loss": mean("value"),
             "selfplay_seconds": play_time, "train_seconds": train_time,

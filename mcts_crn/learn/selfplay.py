@@ -11,7 +11,8 @@ visits becomes a sample without any refit:
 
 With ``TrainConfig.demonstrations`` the states along a random build order of the true network are fitted
 (warm-started along the way, reusing the search's features where it reached them) and stored too, with
-the remaining true edits as the policy target.
+the remaining true edits as the policy target. ``demonstrate`` stores such a path alone, for a task that is
+not searched (``TrainConfig.demonstration_tasks``).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from mcts_crn.data import Dataset
 from mcts_crn.fit import fit_rates
 from mcts_crn.learn.replay import Sample, TaskRecord
 from mcts_crn.learn.targets import best_below, build_order, toward_actions, visit_distribution
-from mcts_crn.learn.tasks import Task
+from mcts_crn.learn.tasks import Task, task_space
 from mcts_crn.model.evaluator import BoundLearnedEvaluator, LearnedEvaluator
 from mcts_crn.model.gnn import CrnGnn
 from mcts_crn.reward import reward
@@ -207,4 +208,26 @@ def play_game(task: Task, model: CrnGnn, *, config: TrainConfig | None = None,
         num_fits=result.num_fit_calls, fits_to_truth=fits_to_truth,
         best_reward=result.best.reward if result.best is not None else float("nan"),
         truth_reward=float(truth_reward), best_key=result.best.key if result.best is not None else "")
+    return record, samples
+
+
+def demonstrate(task: Task, model: CrnGnn, *, config: TrainConfig | None = None,
+                task_config: TaskConfig | None = None, iteration: int = 0, game: int = 0,
+                rng: np.random.SeedSequence | int | None = None) -> tuple[TaskRecord, list[Sample]]:
+    """A demonstration task (``TrainConfig.demonstration_tasks``): no search, only the samples along a random
+    build order of the true network (``demonstration_samples``; ``model`` gives the features only).
+
+    Its record has ``num_fits`` 0 (nothing searched) and ``fits_to_truth`` 0; arguments as ``play_game``.
+    """
+    config = TrainConfig() if config is None else config
+    task_config = TaskConfig() if task_config is None else task_config
+    seed = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(0 if rng is None else rng)
+    space = task_space(task, max_order=task_config.max_order, extra_reactions=config.extra_reactions)
+    recorder = RecordingEvaluator(LearnedEvaluator(model, temperature=config.prior_temperature))
+    samples, truth_reward = demonstration_samples(task, space, recorder, recorder.inner.bind(task.dataset, space),
+                                                  fit_config=FitConfig(num_starts=config.fit_starts), rng=seed)
+    record = TaskRecord(
+        iteration=iteration, game=game, seed=task.seed, key=task.key, crn=task.crn.to_text(),
+        species=",".join(task.crn.species), num_latent=task.num_latent, noise=task.noise, num_fits=0,
+        fits_to_truth=0, best_reward=float("nan"), truth_reward=float(truth_reward), best_key="")
     return record, samples
