@@ -92,18 +92,20 @@ def test_validation_tasks_are_disjoint_from_the_test_tasks(learning_curve, tmp_p
 
 def test_training_tasks_rebuilt_from_the_runs_seed_are_those_self_play_drew(learning_curve, tmp_path: Path) -> None:
     """A run kept without its replay buffer: ``training_games`` rebuilds the tasks of its games from its seed, so
-    the held-out tasks stay disjoint from them. The rebuilt tasks are the ones the loop's jobs play."""
-    from mcts_crn.learn.loop import game_seed, game_task
+    the held-out tasks stay disjoint from them, and of its demonstration tasks. The rebuilt tasks are the ones
+    the loop's jobs play."""
+    from mcts_crn.learn.loop import demonstration_seed, game_seed, game_task
     from mcts_crn.learn.tasks import generate_task
 
     task = TaskConfig(max_species=2, max_reactions=2, num_times=11)
-    (tmp_path / "config.json").write_text(json.dumps({"task": task.to_dict(), "train": TrainConfig().to_dict(),
-                                                      "seed": 3}))
+    train = TrainConfig(demonstration_tasks=4)
+    (tmp_path / "config.json").write_text(json.dumps({"task": task.to_dict(), "train": train.to_dict(), "seed": 3}))
     # the loop's worker seeds a game's task with the child (0,) of the game's seed
     key = game_seed(3, 2, 1)
     played = generate_task(np.random.SeedSequence(key.entropy, spawn_key=(0, 2, 1, 0)), config=task)
     assert game_task(key, task).key == played.key
     training = {game_task(game_seed(3, i, g), task).key for i in (1, 2) for g in range(20)}
+    training |= {game_task(demonstration_seed(3, i, j), task).key for i in (1, 2) for j in range(4)}
     free, _, _, num_free = learning_curve.held_out_tasks(tmp_path, 8, 5)
     kept, _, _, num_training = learning_curve.held_out_tasks(tmp_path, 8, 5, training_games=(2, 20))
     assert num_free == 0 and num_training == len(training) > 1

@@ -11,13 +11,15 @@ A run folder holds
 ``history.json``             one entry per iteration (games, recovery in self-play, losses, timings).
 
 Iteration i (1-based) plays ``games_per_iteration`` games with the model of iteration i - 1 and stores the
-true build paths of ``demonstration_tasks`` more tasks (no search; their records have ``num_fits`` 0), trains ``steps_per_iteration`` Adam steps on the newest ``replay_window`` samples and writes the
-checkpoints. A killed run resumes (``resume=True``) from its newest checkpoint; games of the interrupted
-iteration that were already appended are not played again.
+true build paths of ``demonstration_tasks`` more tasks (no search; their records have ``num_fits`` 0), trains
+``steps_per_iteration`` Adam steps on the newest ``replay_window`` samples and writes the checkpoints. A
+killed run resumes (``resume=True``) from its newest checkpoint; games and demonstration tasks of the
+interrupted iteration that were already appended are not played again.
 
 Seeds: one ``SeedSequence(seed)``; game g of iteration i uses the child key ``(0, i, g)`` (task
 ``+ (0,)``, search ``+ (1,)``), demonstration task j of iteration i ``(4, i, j)`` (the same children), the
-minibatches of iteration i ``(1, i)``, the model's initial weights ``(2,)``. Held-out evaluation tasks use ``(3, j)`` of another seed (``experiments/learning_curve.py``).
+minibatches of iteration i ``(1, i)``, the model's initial weights ``(2,)``. Held-out evaluation tasks use
+``(3, j)`` of another seed (``experiments/learning_curve.py``).
 """
 from __future__ import annotations
 
