@@ -8,6 +8,7 @@ from mcts_crn.config import SearchConfig
 from mcts_crn.crn import Crn
 from mcts_crn.examples import EXAMPLES
 from mcts_crn.search import ScoreTestEvaluator, UniformEvaluator, run_search
+from mcts_crn.search.run import MIN_STALL
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +158,23 @@ def test_a_budget_in_fits_is_the_clock_of_tree_patience(dimer_data):
     assert 0.98 * 200 <= patient.num_fit_calls <= 200 + 2 + SearchConfig().rollout_depth
     again = run(0.1)
     assert [(r["key"], r["stage"]) for r in again.trace] == [(r["key"], r["stage"]) for r in patient.trace]
+
+
+def test_a_budget_in_fits_ends_a_tree_that_makes_no_more_fits(dimer_data):
+    """Under a budget in fits alone, simulations that reach networks fitted before do not move the clock: a
+    space of a few one-reaction networks, all fitted within the first simulations, would keep the tree
+    choosing them without end. The tree ends after ``max(MIN_STALL, max_fits)`` simulations without a fit."""
+    config = SearchConfig(num_simulations=None, max_fits=200, max_reactions=1, max_order=1, tree_patience=0.0,
+                          polish=0)
+    def bound(num_simulations: int, _) -> None:
+        if num_simulations > 4 * MIN_STALL:
+            raise RuntimeError(f"the tree search did not end: {num_simulations} simulations")
+
+    result = run_search(dimer_data, config=config, rng=4, progress=False, callback=bound)
+    assert len(result.trace) < 50  # every network of the space: far below the budget
+    # the last new fit comes as progressive widening opens the root's last children
+    assert MIN_STALL <= result.num_simulations < 2 * MIN_STALL, result.num_simulations
+    assert result.best is not None
 
 
 def test_budgets_in_simulations_keep_the_fixed_split(dimer_data):

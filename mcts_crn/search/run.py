@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 STOP_SUFFIX = "|stop"
 PRUNE_SHARE = 0.02  # the last share of a budget in time or fits, kept for pruning the best network
+MIN_STALL = 1000  # under a budget in fits alone, the tree ends after max(this, max_fits) simulations without a fit
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -745,8 +746,19 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     budget = config.time_limit if config.time_limit is not None else config.max_fits
     patience = (config.tree_patience * budget
                 if budget is not None and config.polish and config.tree_patience > 0 else math.inf)
+    # under a budget in fits alone, simulations that make no fit (transpositions, stopped networks) do not move
+    # the clock: a tree that keeps choosing networks it has fitted would run on without end
+    stall = (max(MIN_STALL, config.max_fits) if config.max_fits is not None and config.time_limit is None
+             and config.num_simulations is None else math.inf)
+    fitted_at = (0, fit_calls())  # (simulations, fits) when the fits made last grew
     while True:
         if config.num_simulations is not None and num_simulations >= config.num_simulations:
+            break
+        if fit_calls() > fitted_at[1]:
+            fitted_at = (num_simulations, fit_calls())
+        elif num_simulations - fitted_at[0] >= stall:
+            logger.info("tree search ends after %d fits: its last %d simulations made no new fit", fit_calls(),
+                        num_simulations - fitted_at[0])
             break
         now = time.perf_counter()
         if deadline is not None and now >= deadline:
