@@ -245,7 +245,7 @@ def _iteration(iteration: int, model: CrnGnn, optimizer, replay: ReplayBuffer, o
                          "task_config": task_config.to_dict(), "demonstration": demonstration})
         return jobs
 
-    def run_jobs(jobs: list[dict[str, Any]], what: str) -> tuple[list, list[float], int, float]:
+    def run_jobs(jobs: list[dict[str, Any]], what: str, chunksize: int) -> tuple[list, list[float], int, float]:
         start = time.perf_counter()
         bar = _progress_bar(show and bool(jobs), total=len(jobs), desc=f"iteration {iteration} {what}",
                             unit="task", leave=False)
@@ -254,7 +254,7 @@ def _iteration(iteration: int, model: CrnGnn, optimizer, replay: ReplayBuffer, o
             model.to("cpu")
             results = (_play_job(dict(job, model=model)) for job in jobs)
         else:
-            results = pool.imap_unordered(_play_job, jobs, chunksize=1 if what == "self-play" else 8)
+            results = pool.imap_unordered(_play_job, jobs, chunksize=chunksize)
         for record, samples, seconds in results:
             replay.append(record, samples)
             records.append(record)
@@ -267,9 +267,9 @@ def _iteration(iteration: int, model: CrnGnn, optimizer, replay: ReplayBuffer, o
         return records, seconds_each, num_samples, time.perf_counter() - start
 
     records, game_seconds, num_samples, play_time = run_jobs(
-        jobs_of(train_config.games_per_iteration, False, game_seed), "self-play")
+        jobs_of(train_config.games_per_iteration, False, game_seed), "self-play", 1)
     demos, _, demo_samples, demo_time = run_jobs(
-        jobs_of(train_config.demonstration_tasks, True, demonstration_seed), "demonstrations")
+        jobs_of(train_config.demonstration_tasks, True, demonstration_seed), "demonstrations", 8)  # short jobs
     model.to(device)
 
     start = time.perf_counter()
