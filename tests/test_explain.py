@@ -49,6 +49,38 @@ def test_exported_tree_reloads(result, tmp_path):
         load_tree(bad)
 
 
+def test_a_best_network_outside_the_tree_ends_the_path_at_its_deepest_ancestor(result):
+    import dataclasses
+
+    from mcts_crn import Crn
+    from mcts_crn.explain import best_path_nodes
+    from mcts_crn.search.run import Candidate
+
+    tree, states = result.tree, result.states
+    nodes = [n for n in range(int(tree.node_count[0])) if not tree.terminal[n]]
+    deepest = max(nodes, key=lambda n: (int(tree.depth[n]), -n))
+    crn = states[tree.state[deepest]]
+    in_tree = {states[tree.state[n]].canonical_key() for n in nodes}
+    extra = next(text for text in ("M -> 0", "D -> 0", "0 -> M", "0 -> D", "M -> D", "D -> M")
+                 if text not in crn.reactions_text())
+    best = Crn.from_text("\n".join([*crn.reactions_text(), extra]), species=list(crn.species),
+                         observed=list(crn.observed_species))
+    assert best.canonical_key() not in in_tree  # found by polishing, say: not a tree node
+    outside = dataclasses.replace(result, best=Candidate(best, result.best.fit, 0.0, best.canonical_key(), 1))
+    path = best_path_nodes(outside)
+    assert path[0] == 0 and path[-1] == deepest
+    assert all(int(tree.parent[b]) == a for a, b in zip(path, path[1:]))
+    steps = decision_report(export_tree(outside))
+    assert [step["node"] for step in steps] == path and not any(step["at_best"] for step in steps)
+    assert "the best network is not in the tree" in format_decisions(steps)
+    assert decision_report(export_tree(result))[-1]["at_best"]
+    # a network no tree node is on the way to: the root alone
+    elsewhere = Crn.from_text("M -> 0\nD -> 0\n0 -> M", species=["M", "D"], observed=["M", "D"])
+    if all(not set(states[tree.state[n]].reactions_text()) <= set(elsewhere.reactions_text()) for n in nodes[1:]):
+        assert best_path_nodes(dataclasses.replace(result, best=Candidate(
+            elsewhere, result.best.fit, 0.0, elsewhere.canonical_key(), 1))) == [0]
+
+
 def test_integrated_gradients_are_zero_for_unused_features():
     torch = pytest.importorskip("torch")
     from mcts_crn.explain.attribution import integrated_gradients
@@ -170,7 +202,11 @@ def test_search_cli_writes_attributions_with_the_learned_prior(tmp_path, capsys)
     document = json.loads((out / "attributions.json").read_text())
     decisions = document["decisions"]
     tree = load_tree(out / "tree.json")
-    assert len(decisions) == len(tree["best_path"]) and (out / "attributions.png").stat().st_size > 0
+    # one decision per step of the best path, and STOP at its end where the path reaches the best network (it
+    # ends at the best network's deepest ancestor in the tree where polishing found it)
+    end = next(node for node in tree["nodes"] if node["id"] == tree["best_path"][-1])
+    steps = len(tree["best_path"]) - (end["key"] != tree["best_key"])
+    assert len(decisions) == steps >= 1 and (out / "attributions.png").stat().st_size > 0
     for row in decisions:
         assert set(row["chosen"]["species"]) == {"M", "D"}
     capsys.readouterr()

@@ -321,7 +321,8 @@ def best_path_decisions(result, dataset, *, fit_config=None) -> tuple[list, list
 
     The search keeps only the best networks' fits, so the states on the way are refitted here, each
     warm-started from its parent's fit as in the search (the best network keeps its own fit). The last
-    state's action is ``STOP`` (why the policy stops there) when it is legal.
+    state's action is ``STOP`` (why the policy stops there) when it is the best network and ``STOP`` is legal
+    there; None (no decision) where the path ends at the best network's deepest ancestor in the tree.
 
     Returns
     -------
@@ -340,8 +341,9 @@ def best_path_decisions(result, dataset, *, fit_config=None) -> tuple[list, list
         start, count = int(tree.edge_start[n]), int(tree.num_edges[n])
         taken = [int(tree.edge_action[e]) for e in range(start, start + count) if int(tree.edge_child[e]) == nxt]
         actions.append(taken[0] if taken else None)
-    if states:
-        actions.append(space.STOP if space.legal_mask(states[-1])[space.STOP] else None)
+    if states:  # why the policy stops at the best network; nothing where the path ends short of it
+        at_best = result.best is not None and states[-1].canonical_key() == result.best.key
+        actions.append(space.STOP if at_best and space.legal_mask(states[-1])[space.STOP] else None)
     fits: list = []
     previous = None
     for crn in states:

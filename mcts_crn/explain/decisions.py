@@ -78,8 +78,19 @@ def export_tree(result, *, max_nodes: int = 300) -> dict[str, Any]:
             "best_path": path, "nodes": nodes, "edges": edges}
 
 
+def _within(crn, best) -> bool:
+    """Whether every reaction of ``crn`` is one of ``best``'s (same observed species, latent ones by name):
+    ``crn`` is then on a build path of ``best``."""
+    return (crn.observed_species == best.observed_species and set(crn.latent_species) <= set(best.latent_species)
+            and set(crn.reactions_text()) <= set(best.reactions_text()))
+
+
 def best_path_nodes(result) -> list[int]:
-    """Node ids from the root to the node of the best network (empty without a best network)."""
+    """Node ids from the root to the node of the best network (empty without a best network).
+
+    A best network found by a playout or by polishing (not a tree node) ends the path at its deepest
+    ancestor in the tree: the deepest node whose reactions are all in the best network (the root where
+    no other node is; latent species compared by name)."""
     if result.best is None:
         return []
     tree, states = result.tree, result.states
@@ -88,8 +99,11 @@ def best_path_nodes(result) -> list[int]:
         if not tree.terminal[n] and states[tree.state[n]].canonical_key() == result.best.key:
             target = n
             break
-    if target is None:  # found by a playout or by polishing, not a tree node: end at its deepest ancestor
-        return [0]
+    if target is None:
+        best = result.best.crn
+        ancestors = [n for n in range(int(tree.node_count[0]))
+                     if not tree.terminal[n] and _within(states[tree.state[n]], best)]
+        target = max(ancestors, key=lambda n: (int(tree.depth[n]), -n), default=0)
     path = [target]
     while tree.parent[path[-1]] >= 0:
         path.append(int(tree.parent[path[-1]]))
@@ -103,7 +117,9 @@ def decision_report(exported: dict[str, Any], *, top: int = 5) -> list[dict[str,
     -------
     list of dict
         One per step: ``node``, ``reactions`` (the network before the step), ``taken`` (action text or
-        None at the end), ``actions`` (top ``top`` rows: action, visits, prior, mean, best, taken).
+        None at the end), ``actions`` (top ``top`` rows: action, visits, prior, mean, best, taken),
+        ``at_best`` (whether the node is the best network's; the path ends short of it, at its deepest
+        ancestor in the tree, where a playout or polishing found it).
     """
     edges_by_source: dict[int, list[dict]] = {}
     for edge in exported["edges"]:
@@ -120,7 +136,7 @@ def decision_report(exported: dict[str, Any], *, top: int = 5) -> list[dict[str,
             shown.append(next(e for e in rows if e["action"] == taken))
         steps.append({
             "node": n, "reactions": nodes[n]["reactions"], "reward": nodes[n]["reward"],
-            "visits": nodes[n]["visits"], "taken": taken,
+            "visits": nodes[n]["visits"], "taken": taken, "at_best": nodes[n]["key"] == exported["best_key"],
             "actions": [{**{k: e[k] for k in ("action", "visits", "prior", "mean", "best")},
                          "taken": e["action"] == taken} for e in shown],
         })
@@ -142,6 +158,8 @@ def format_decisions(steps: list[dict[str, Any]]) -> str:
             mark = "->" if row["taken"] else "  "
             lines.append(f"  {mark} {row['action']:28s} visits {row['visits']:5d}  prior {row['prior']:.3f}  "
                          f"mean {num(row['mean'])}  best {num(row['best'])}")
+    if steps and not steps[-1]["at_best"]:
+        lines.append("  (the best network is not in the tree: a playout or polishing found it from this one)")
     return "\n".join(lines)
 
 
