@@ -78,19 +78,12 @@ def export_tree(result, *, max_nodes: int = 300) -> dict[str, Any]:
             "best_path": path, "nodes": nodes, "edges": edges}
 
 
-def _within(crn, best) -> bool:
-    """Whether every reaction of ``crn`` is one of ``best``'s (same observed species, latent ones by name):
-    ``crn`` is then on a build path of ``best``."""
-    return (crn.observed_species == best.observed_species and set(crn.latent_species) <= set(best.latent_species)
-            and set(crn.reactions_text()) <= set(best.reactions_text()))
-
-
 def best_path_nodes(result) -> list[int]:
     """Node ids from the root to the node of the best network (empty without a best network).
 
     A best network found by a playout or by polishing (not a tree node) ends the path at its deepest
     ancestor in the tree: the deepest node whose reactions are all in the best network (the root where
-    no other node is; latent species compared by name)."""
+    no other node is; latent species by index, as the action space numbers them)."""
     if result.best is None:
         return []
     tree, states = result.tree, result.states
@@ -99,10 +92,12 @@ def best_path_nodes(result) -> list[int]:
         if not tree.terminal[n] and states[tree.state[n]].canonical_key() == result.best.key:
             target = n
             break
-    if target is None:
-        best = result.best.crn
-        ancestors = [n for n in range(int(tree.node_count[0]))
-                     if not tree.terminal[n] and _within(states[tree.state[n]], best)]
+    if target is None:  # a node is on a build path of the best network if its edits are among the best's
+        best, space = result.best.crn, result.space
+        edits = set(space.reaction_actions(best).tolist())
+        ancestors = [n for n in range(int(tree.node_count[0])) if not tree.terminal[n]
+                     and states[tree.state[n]].num_latent <= best.num_latent
+                     and edits.issuperset(space.reaction_actions(states[tree.state[n]]).tolist())]
         target = max(ancestors, key=lambda n: (int(tree.depth[n]), -n), default=0)
     path = [target]
     while tree.parent[path[-1]] >= 0:
