@@ -4,7 +4,11 @@ For each example: 5% noise, the designated observed species (Michaelis-Menten: S
 be found as latent species), ``--latent`` = the model's number of latent species. Prints per model whether
 the best network is the truth (canonical key), the truth's rank among the best and the alternatives, the
 number of fits (all fits made, polishing's screening fits included) and the fits made until the truth
-was first fitted, and the wall time.
+was first fitted, and the wall time. Where the truth is not the best network, it says why: the truth is fitted
+on the run's data as the search fits a network, and if it scores above the best network the search missed it
+("search"); if the best scores above it, the data (under the reward) favour other networks, and the column
+counts the distinct networks the search fitted that score above the truth ("data": however far a search
+went, the truth would rank below all of them).
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
                                    [--jobs N] [--workers N] [--batch-size B] [--out DIR] [--models FILE.json]
@@ -38,9 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mcts_crn.crn import Crn
+from mcts_crn import fit_rates, reward
+from mcts_crn.crn import Crn, latent_name
+from mcts_crn.data import Dataset
 from mcts_crn.examples import EXAMPLES
 from mcts_crn.examples.library import ExampleModel
+from mcts_crn.search.__main__ import load_data
 
 OUT = Path(__file__).resolve().parent / "out" / "recovery"
 
@@ -91,6 +98,37 @@ def load_models(path: Path) -> dict[str, ExampleModel]:
     return models
 
 
+def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) -> dict:
+    """Where the truth stands on the data a search ran on (``dataset``, as the CLI built it: ``load_data``).
+
+    The truth is fitted as the search would fit it: its latent species named as the search names them
+    (``latent_name``: an example's data know the initial amounts of its own latent species by their names,
+    which a search's network does not share, so the search fits them), with ``fit_rates``'s default settings
+    (seeded by ``seed``), and again from its true rates (so that a poor basin of the fit cannot make it look
+    worse than it is); the better fit is scored by the same reward. Returns ``truth_reward``, ``best_reward`` (the search's best
+    network), ``above_truth`` (the distinct complete networks of the search's trace, fitted successfully,
+    that score above the truth) and ``miss``: None where the truth is the best network, "search" where the
+    truth scores above the best (the search did not reach it), "data" where the best scores at least as well
+    (no search would rank the truth first under this reward on these data).
+    """
+    names = dict(zip(model.crn.latent_species, (latent_name(j) for j in range(model.crn.num_latent))))
+    crn = Crn(tuple(names.get(s, s) for s in model.crn.species), model.crn.latent, model.crn.reactants,
+              model.crn.products)
+    true_rates = dict(zip(crn.reactions_text(), model.rates))
+    fits = [fit_rates(crn, dataset, rng=seed), fit_rates(crn, dataset, rng=seed, warm_start=true_rates)]
+    truth_reward = max((reward(fit, crn, dataset) for fit in fits if fit.success), default=float("-inf"))
+    best_reward = result["best"]["reward"] if result["best"] else float("-inf")
+    scores: dict[str, float] = {}
+    for row in result["trace"]:
+        if row["complete"] and row["success"]:
+            scores[row["key"]] = max(scores.get(row["key"], float("-inf")), row["reward"])
+    truth = model.crn.canonical_key()
+    above = sum(1 for key, value in scores.items() if key != truth and value > truth_reward)
+    best_key = result["best"]["key"] if result["best"] else None
+    miss = None if best_key == truth else ("search" if truth_reward > best_reward else "data")
+    return {"truth_reward": truth_reward, "best_reward": best_reward, "above_truth": above, "miss": miss}
+
+
 def run_one(model: ExampleModel, args) -> dict:
     name = model.name
     out = args.out / name
@@ -102,8 +140,10 @@ def run_one(model: ExampleModel, args) -> dict:
         data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
         data.to_csv(out / "data.csv")
         cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent), "--noise", "0.05"]
+        source = {"data": out / "data.csv", "noise": 0.05}
     else:
         cmd += ["--example", name]
+        source = {"example": name}
     order = int(max(model.crn.orders.max(), model.crn.products.sum(axis=1).max()))
     if order > 2:  # the Brusselator's autocatalytic step
         cmd += ["--max-order", str(order)]
@@ -123,10 +163,21 @@ def run_one(model: ExampleModel, args) -> dict:
     rank = keys.index(truth) + 1 if truth in keys else None
     equivalent = bool(crns) and same_ode(crns[0], model.crn)
     first = next((row["fit_calls"] for row in result["trace"] if row["key"] == truth), None)
+    dataset, _ = load_data(**source, seed=args.seed)
     return {"name": name, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank,
             "num_fits": result["num_fit_calls"],
             "fits_to_truth": first, "wall": wall, "best": result["best"]["reactions"] if result["best"] else None,
-            "truth": model.crn.reactions_text()}
+            "truth": model.crn.reactions_text(), **truth_check(model, dataset, result, args.seed)}
+
+
+def why_missed(row: dict) -> str:
+    """The table's last-but-one column: why the truth is not the best network (empty where it is)."""
+    if row["miss"] == "search":
+        return f"search: truth {row['truth_reward']:.3f} > best {row['best_reward']:.3f}"
+    if row["miss"] == "data":
+        return (f"data: best {row['best_reward']:.3f} >= truth {row['truth_reward']:.3f}; "
+                f"{row['above_truth']} fitted networks above the truth")
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no model {unknown}; choose from {', '.join(models)}")
     rows = []
-    lines = ["| model | best = truth | best has the truth's ODE | rank of truth | fits | fits to truth | wall (s) | best network |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | best = truth | best has the truth's ODE | rank of truth | fits | fits to truth | wall (s) "
+             "| why missed | best network |",
+             "|---|---|---|---|---|---|---|---|---|"]
     print(lines[0] + "\n" + lines[1], flush=True)
     # each search is a subprocess, so threads suffice to run them at once; rows come back in the models' order
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -164,19 +216,23 @@ def main(argv: list[str] | None = None) -> int:
         for name, row in zip(names, done):
             rows.append(row)
             if "error" in row:
-                line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | {row['error'][-120:]!r} |"
+                line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | - | {row['error'][-120:]!r} |"
             else:
                 best = "; ".join(row["best"] or [])
                 line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | "
                         f"{'yes' if row['same_ode'] else 'no'} | {row['rank'] or '>' + str(args.top + 1)} | "
-                        f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | {best} |")
+                        f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | "
+                        f"{why_missed(row)} | {best} |")
             lines.append(line)
             print(line, flush=True)
     recovered = sum(1 for r in rows if r.get("best_is_truth"))
     in_top3 = sum(1 for r in rows if r.get("rank") and r["rank"] <= 3)
     same = sum(1 for r in rows if r.get("same_ode"))
+    search_misses = sum(1 for r in rows if r.get("miss") == "search")
+    data_misses = sum(1 for r in rows if r.get("miss") == "data")
     summary = (f"\nrecovered as best: {recovered} of {len(rows)}; best with the truth's ODE structure: {same} of "
-               f"{len(rows)}; truth in the top 3: {in_top3} of {len(rows)}")
+               f"{len(rows)}; truth in the top 3: {in_top3} of {len(rows)}; missed by the search: {search_misses}; "
+               f"data favour other networks: {data_misses}")
     print(summary)
     (args.out / "table.md").write_text("\n".join(lines) + summary + "\n")
     (args.out / "rows.json").write_text(json.dumps(rows, indent=1))

@@ -60,3 +60,93 @@ def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     assert result["config"]["search"]["batch_size"] == 2
     assert row["num_fits"] == result["num_fit_calls"] > 0
     assert row["rank"] is None or 1 <= row["rank"] <= 4
+
+
+def _result(crn, fit, value, others=()):
+    """A search result (the fields ``truth_check`` reads) whose best network is ``crn``, with ``others``
+    ((key, reward) pairs) in its trace too."""
+    rows = [{"key": crn.canonical_key(), "reward": value, "complete": True, "success": True}]
+    rows += [{"key": key, "reward": r, "complete": True, "success": True} for key, r in others]
+    return {"best": {"key": crn.canonical_key(), "reward": value}, "trace": rows}
+
+
+def test_a_truth_that_simpler_networks_outscore_is_a_limit_of_the_data(recovery):
+    # tumour_immune's first data draw: a five-reaction network with its one latent species fits better than
+    # the seven-reaction truth (the known case of the reward's calibration, tests/test_reward.py)
+    from mcts_crn import Crn, fit_rates, reward
+    from mcts_crn.search.__main__ import load_data
+
+    model = EXAMPLES["tumour_immune"]
+    dataset, latent = load_data(example="tumour_immune", seed=0)
+    assert latent == model.crn.num_latent == 1
+    found = Crn.from_text("E -> E + X1\nT + X1 -> 2 T\nE + X1 -> T + X1\nT -> 0\n2 T -> E + T",
+                          species=["E", "T", "X1"], observed=["E", "T"])
+    fit = fit_rates(found, dataset, rng=1)
+    value = reward(fit, found, dataset)
+    truth_fit = fit_rates(model.crn, dataset, rng=1)
+    truth_value = reward(truth_fit, model.crn, dataset)
+    assert value > truth_value
+    poorer = Crn.from_text("T -> 2 T\nE -> 0", species=["E", "T"], observed=["E", "T"])
+    poorer_value = reward(fit_rates(poorer, dataset, rng=1), poorer, dataset)
+    assert poorer_value < truth_value
+    check = recovery.truth_check(model, dataset, _result(found, fit, value, [(poorer.canonical_key(), poorer_value)]),
+                                 seed=0)
+    assert check["miss"] == "data"
+    assert check["above_truth"] == 1  # the found network; not the poorer one
+    assert check["truth_reward"] < value
+    assert "1 fitted networks above the truth" in recovery.why_missed(check)
+
+
+def test_the_truth_is_fitted_with_the_search_s_names_for_its_latent_species(recovery):
+    # an example's data know the initial amounts of E and C by name (E = 1, C = 0); a network of the search
+    # names them X1 and X2 and fits them, with two more parameters, as the truth must be to be compared
+    from mcts_crn import Crn, fit_rates, reward
+    from mcts_crn.search.__main__ import load_data
+
+    model = EXAMPLES["michaelis_menten"]
+    dataset, _ = load_data(example="michaelis_menten", seed=0)
+    searched = Crn.from_text("S + X1 -> X2\nX2 -> S + X1\nX2 -> P + X1", species=["S", "P", "X1", "X2"],
+                             observed=["S", "P"])
+    assert searched.canonical_key() == model.crn.canonical_key()
+    as_searched = fit_rates(searched, dataset, rng=0)
+    own_names = fit_rates(model.crn, dataset, rng=0)
+    assert as_searched.num_params == own_names.num_params + 2
+    check = recovery.truth_check(model, dataset, _result(searched, as_searched, 0.0), seed=0)
+    assert check["truth_reward"] == pytest.approx(reward(as_searched, searched, dataset), abs=1e-3)
+    assert check["truth_reward"] != pytest.approx(reward(own_names, model.crn, dataset), abs=1e-3)
+
+
+def test_a_truth_that_outscores_the_best_network_was_missed_by_the_search(recovery):
+    # the phosphorylation cycle's first data draw: the best network of a 480-s search scores 0.60, the truth 0.68
+    from mcts_crn import Crn, fit_rates, reward
+    from mcts_crn.search.__main__ import load_data
+
+    model = EXAMPLES["phosphorylation_cycle"]
+    dataset, _ = load_data(example="phosphorylation_cycle", seed=0)
+    species = ["S", "Sp", "E", "F"]
+    found = Crn.from_text("0 -> E + F\nS + X1 -> X2\nX2 -> Sp + X1\nF -> S + E\nS + E -> S\nSp + F -> S\n"
+                          "S + Sp -> Sp + E\nE + F -> X1", species=species + ["X1", "X2"], observed=species)
+    fit = fit_rates(found, dataset, rng=1)
+    check = recovery.truth_check(model, dataset, _result(found, fit, reward(fit, found, dataset)), seed=0)
+    assert check["miss"] == "search"
+    assert check["truth_reward"] > check["best_reward"] + 0.05
+    assert check["above_truth"] == 0
+    assert recovery.why_missed(check).startswith("search: truth 0.6")
+
+
+def test_the_truth_is_refitted_on_the_data_the_search_ran_on(recovery, tmp_path):
+    # dimerisation is found within a few fits: the truth's reward refitted by the study is the search's own
+    args = SimpleNamespace(out=tmp_path, time_limit=3.0, seed=5, prior="heuristic", top=3, via_csv=False, workers=1,
+                           batch_size=1)
+    row = recovery.run_one(EXAMPLES["dimerisation"], args)
+    assert "error" not in row, row.get("error")
+    result = json.loads((tmp_path / "dimerisation" / "result.json").read_text())
+    truth = EXAMPLES["dimerisation"].crn.canonical_key()
+    searched = max(r["reward"] for r in result["trace"] if r["key"] == truth)
+    assert row["truth_reward"] == pytest.approx(searched, abs=1e-4)
+    assert row["miss"] is None and row["best_is_truth"]
+    # the same through the user's CSV path (data drawn by the study, the noise level given)
+    row = recovery.run_one(EXAMPLES["dimerisation"], SimpleNamespace(**{**vars(args), "via_csv": True}))
+    result = json.loads((tmp_path / "dimerisation" / "result.json").read_text())
+    searched = max(r["reward"] for r in result["trace"] if r["key"] == truth)
+    assert row["truth_reward"] == pytest.approx(searched, abs=1e-4)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mcts_crn.render.sbml import from_sbml, sbml_errors
 from mcts_crn.simulate import simulate
@@ -94,3 +95,29 @@ def test_cli_workers_and_batches_give_the_same_result_json(tmp_path):
         result.pop("elapsed")
         result["config"]["search"].pop("workers")
     assert results[0] == results[1]
+
+
+def test_load_data_gives_the_run_its_data(tmp_path):
+    from mcts_crn.data import Dataset
+    from mcts_crn.examples import get_example
+    from mcts_crn.search.__main__ import load_data, run_seeds
+
+    model = get_example("michaelis_menten")
+    dataset, latent = load_data(example="michaelis_menten", seed=7)
+    assert latent == model.crn.num_latent == 2 and dataset.species == model.observed
+    # the data seed is the first of the two the run's seed spawns; the search's is the second
+    expected = model.make_dataset(noise=0.05, rng=np.random.default_rng(np.random.SeedSequence(7).spawn(2)[0]))
+    np.testing.assert_array_equal(dataset.experiments[0].values, expected.experiments[0].values)
+    assert run_seeds(7)[1].entropy == 7 and run_seeds(7)[1].spawn_key == (1,)
+    again, _ = load_data(example="michaelis_menten", seed=8)
+    assert not np.array_equal(again.experiments[0].values, dataset.experiments[0].values)
+    path = tmp_path / "data.csv"
+    dataset.to_csv(path)
+    from_file, latent = load_data(data=path, noise=0.1)
+    assert latent == 0
+    plain = Dataset.from_csv(path)
+    assert from_file.species == plain.species
+    np.testing.assert_array_equal(from_file.experiments[0].values, plain.experiments[0].values)
+    assert from_file.sigmas()[0] != pytest.approx(plain.sigmas()[0])  # the given noise level replaces the estimate
+    with pytest.raises(ValueError, match="one of example and data"):
+        load_data(example="michaelis_menten", data=path)

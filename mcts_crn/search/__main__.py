@@ -52,6 +52,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_seeds(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """The seeds a run with ``--seed seed`` spawns: one for an example's synthetic data, one for the search."""
+    data_seed, search_seed = np.random.SeedSequence(seed).spawn(2)
+    return data_seed, search_seed
+
+
+def load_data(*, example: str | None = None, data: str | Path | None = None, noise: float | None = None,
+              seed: int = 0):
+    """The data set a run searches, and the latent species it allows unless ``--latent`` says otherwise.
+
+    ``example``: the built-in model's synthetic data (relative noise ``noise``, 0.05 by default, drawn from
+    the run's data seed, ``run_seeds``), allowing the model's own number of latent species; ``data``: a
+    wide CSV or HDF5 file (``.h5``, ``.hdf5``), with ``noise`` (relative) replacing its noise estimate where
+    given, allowing none. A study that reruns a search's fits (``experiments/recovery.py``) gets the same
+    data from the same arguments.
+    """
+    from mcts_crn.data import Dataset
+    from mcts_crn.examples import get_example
+
+    if (example is None) == (data is None):
+        raise ValueError("give one of example and data")
+    if example is not None:
+        model = get_example(example)
+        dataset = model.make_dataset(noise=0.05 if noise is None else noise,
+                                     rng=np.random.default_rng(run_seeds(seed)[0]))
+        return dataset, model.crn.num_latent
+    path = str(data)
+    dataset = Dataset.from_hdf5(path) if path.endswith((".h5", ".hdf5")) else Dataset.from_csv(path)
+    if noise is not None:
+        dataset = dataset.with_noise(noise, "relative")
+    return dataset, 0
+
+
 def _evaluator(name: str):
     from mcts_crn.search.evaluators import PRIORS
 
@@ -66,8 +99,7 @@ def _evaluator(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     from mcts_crn.config import SearchConfig
-    from mcts_crn.data import Dataset
-    from mcts_crn.examples import EXAMPLES, get_example
+    from mcts_crn.examples import EXAMPLES
     from mcts_crn.render.report import format_result, write_outputs
     from mcts_crn.search.evaluators import search_settings
     from mcts_crn.search.run import run_search
@@ -78,19 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, model in EXAMPLES.items():
             print(f"{name:24s} {model.title}")
         return 0
-    seed = np.random.SeedSequence(args.seed)
-    data_seed, search_seed = seed.spawn(2)
-    latent = 0
-    if args.example:
-        model = get_example(args.example)
-        dataset = model.make_dataset(noise=0.05 if args.noise is None else args.noise,
-                                     rng=np.random.default_rng(data_seed))
-        latent = model.crn.num_latent
-    else:
-        path = str(args.data)
-        dataset = Dataset.from_hdf5(path) if path.endswith((".h5", ".hdf5")) else Dataset.from_csv(path)
-        if args.noise is not None:
-            dataset = dataset.with_noise(args.noise, "relative")
+    dataset, latent = load_data(example=args.example, data=args.data, noise=args.noise, seed=args.seed)
+    _, search_seed = run_seeds(args.seed)
     evaluator = _evaluator(args.prior)
     config = SearchConfig(
         **search_settings(evaluator),  # a learned prior: the playout depth chosen with its checkpoint
