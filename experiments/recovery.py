@@ -5,10 +5,11 @@ be found as latent species), ``--latent`` = the model's number of latent species
 the best network is the truth (canonical key), the truth's rank among the best and the alternatives, the
 number of fits (all fits made, polishing's screening fits included) and the fits made until the truth
 was first fitted, and the wall time. Where the truth is not the best network, it says why: the truth is fitted
-on the run's data as the search fits a network, and if it scores above the best network the search missed it
-("search"); if the best scores above it, the data (under the reward) favour other networks, and the column
-counts the distinct networks the search fitted that score above the truth ("data": however far a search
-went, the truth would rank below all of them).
+on the run's data as the search fits a network and ranked as the search ranks networks (the reward, less
+``SearchConfig.simplicity`` times ``search.run.complexity``); if it ranks above the best network the search
+missed it ("search"); if not, the data (under the reward) favour other networks, and the column counts the
+distinct networks the search fitted that rank above the truth ("data": however far a search went, the
+truth would rank below all of them).
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
                                    [--jobs N] [--workers N] [--batch-size B] [--out DIR] [--models FILE.json]
@@ -48,6 +49,7 @@ from mcts_crn.data import Dataset
 from mcts_crn.examples import EXAMPLES
 from mcts_crn.examples.library import ExampleModel
 from mcts_crn.search.__main__ import load_data
+from mcts_crn.search.run import complexity
 
 OUT = Path(__file__).resolve().parent / "out" / "recovery"
 
@@ -105,11 +107,12 @@ def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) 
     (``latent_name``: an example's data know the initial amounts of its own latent species by their names,
     which a search's network does not share, so the search fits them), with ``fit_rates``'s default settings
     (seeded by ``seed``), and again from its true rates (so that a poor basin of the fit cannot make it look
-    worse than it is); the better fit is scored by the same reward. Returns ``truth_reward``, ``best_reward`` (the search's best
-    network), ``above_truth`` (the distinct complete networks of the search's trace, fitted successfully,
-    that score above the truth) and ``miss``: None where the truth is the best network, "search" where the
-    truth scores above the best (the search did not reach it), "data" where the best scores at least as well
-    (no search would rank the truth first under this reward on these data).
+    worse than it is); the better fit is scored by the same reward and ranked as the search ranks networks:
+    the reward less the run's ``simplicity`` times ``search.run.complexity``. Returns ``truth_reward``,
+    ``best_reward`` (the search's best network), ``above_truth`` (the distinct complete networks of the
+    search's trace, fitted successfully, that rank above the truth) and ``miss``: None where the truth is
+    the best network, "search" where the truth ranks above the best (the search did not reach it), "data"
+    where the best ranks at least as high (no search would rank the truth first on these data).
     """
     names = dict(zip(model.crn.latent_species, (latent_name(j) for j in range(model.crn.num_latent))))
     crn = Crn(tuple(names.get(s, s) for s in model.crn.species), model.crn.latent, model.crn.reactants,
@@ -117,16 +120,24 @@ def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) 
     true_rates = dict(zip(crn.reactions_text(), model.rates))
     fits = [fit_rates(crn, dataset, rng=seed), fit_rates(crn, dataset, rng=seed, warm_start=true_rates)]
     truth_reward = max((reward(fit, crn, dataset) for fit in fits if fit.success), default=float("-inf"))
-    best_reward = result["best"]["reward"] if result["best"] else float("-inf")
-    scores: dict[str, float] = {}
+    simplicity = result["config"]["search"]["simplicity"]
+
+    def rank(value: float, reactions: list[str]) -> float:
+        return value - simplicity * complexity(Crn.from_text("\n".join(reactions)))
+
+    truth_rank = rank(truth_reward, crn.reactions_text())
+    best = result["best"]
+    best_rank = rank(best["reward"], best["reactions"]) if best else float("-inf")
+    ranks: dict[str, float] = {}
     for row in result["trace"]:
-        if row["complete"] and row["success"]:
-            scores[row["key"]] = max(scores.get(row["key"], float("-inf")), row["reward"])
+        # a network's rank is below its reward, so only those rewarded above the truth's rank can outrank it
+        if row["complete"] and row["success"] and row["reward"] > truth_rank and row["key"] not in ranks:
+            ranks[row["key"]] = rank(row["reward"], row["reactions"])
     truth = model.crn.canonical_key()
-    above = sum(1 for key, value in scores.items() if key != truth and value > truth_reward)
-    best_key = result["best"]["key"] if result["best"] else None
-    miss = None if best_key == truth else ("search" if truth_reward > best_reward else "data")
-    return {"truth_reward": truth_reward, "best_reward": best_reward, "above_truth": above, "miss": miss}
+    above = sum(1 for key, value in ranks.items() if key != truth and value > truth_rank)
+    miss = None if best and best["key"] == truth else ("search" if truth_rank > best_rank else "data")
+    return {"truth_reward": truth_reward, "best_reward": best["reward"] if best else float("-inf"),
+            "above_truth": above, "miss": miss}
 
 
 def run_one(model: ExampleModel, args) -> dict:
@@ -173,10 +184,10 @@ def run_one(model: ExampleModel, args) -> dict:
 def why_missed(row: dict) -> str:
     """The table's last-but-one column: why the truth is not the best network (empty where it is)."""
     if row["miss"] == "search":
-        return f"search: truth {row['truth_reward']:.3f} > best {row['best_reward']:.3f}"
+        return f"search: truth {row['truth_reward']:.4f}, best {row['best_reward']:.4f}"
     if row["miss"] == "data":
-        return (f"data: best {row['best_reward']:.3f} >= truth {row['truth_reward']:.3f}; "
-                f"{row['above_truth']} fitted networks above the truth")
+        return (f"data: best {row['best_reward']:.4f}, truth {row['truth_reward']:.4f}; "
+                f"{row['above_truth']} fitted networks rank above the truth")
     return ""
 
 

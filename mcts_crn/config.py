@@ -386,7 +386,7 @@ class SearchConfig(_Config):
     polish_min_gain : float
         Smallest rise of the ranked reward that counts as a step of the climb (smaller ones are moves
         over a plateau of networks that fit alike, which would use up the time), except for a step to a
-        simpler network (lower ``search.run._complexity``): any rise counts there, since the complexity
+        simpler network (lower ``search.run.complexity``): any rise counts there, since the complexity
         bounds how many such steps there can be: the Brusselator's ``X -> X + Y`` beside ``X -> 0`` steps
         to the published ``X -> Y``, which fits alike).
     polish_fraction : float
@@ -412,7 +412,7 @@ class SearchConfig(_Config):
         Subtracted from the reward per unit of complexity when networks are ranked (the best, the
         alternatives, polishing), not in the reported reward. The complexity is ten per reaction, twice the
         molecules each reaction creates or destroys and the molecules on their two sides
-        (``search.run._complexity``). Far below any real difference in fit (5e-5 is a change of chi-square
+        (``search.run.complexity``). Far below any real difference in fit (5e-5 is a change of chi-square
         of about 0.025 at 100 points), it decides between networks that fit alike, such as equivalent ODEs
         (``0 -> 3 X`` against ``0 -> X`` at a third of the rate; ``2 T -> 0`` against ``2 T -> T`` at half
         the rate; an enzyme mechanism against its form with the free enzyme eliminated by conservation),

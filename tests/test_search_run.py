@@ -335,14 +335,14 @@ def test_published_networks_outrank_their_equivalents(name, truth, alternative):
     Robertson's ``2 B -> B + C`` against ``2 B -> 2 C`` and ``2 B -> A + C``. The published network ranks
     first in each."""
     from mcts_crn import fit_rates
-    from mcts_crn.search.run import _complexity
+    from mcts_crn.search.run import complexity
 
     model = EXAMPLES[name]
     data = model.make_dataset(noise=0.05, rng=0)
     crns = [Crn.from_text(text.replace("; ", "\n"), observed=list(model.observed)) for text in (truth, alternative)]
     losses = [fit_rates(crn, data, rng=0).loss for crn in crns]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3)
-    assert _complexity(crns[0]) < _complexity(crns[1])
+    assert complexity(crns[0]) < complexity(crns[1])
 
 
 def test_polishing_steps_to_a_simpler_network_that_fits_alike():
@@ -352,7 +352,7 @@ def test_polishing_steps_to_a_simpler_network_that_fits_alike():
     complexity, or a step to a more complex network, needs ``polish_min_gain``."""
     from mcts_crn import fit_rates
     from mcts_crn.search import moves
-    from mcts_crn.search.run import _climbs, _complexity
+    from mcts_crn.search.run import _climbs, complexity
 
     model = EXAMPLES["brusselator"]
     data = model.make_dataset(noise=0.05, rng=0)
@@ -362,7 +362,7 @@ def test_polishing_steps_to_a_simpler_network_that_fits_alike():
     losses = [fit_rates(crn, data, rng=0).loss for crn in (other, published)]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-3)
     config = SearchConfig()
-    gain = config.simplicity * (_complexity(other) - _complexity(published))
+    gain = config.simplicity * (complexity(other) - complexity(published))
     assert 0 < gain < config.polish_min_gain
     assert _climbs(gain, other, published, config.polish_min_gain)
     assert not _climbs(-gain, published, other, config.polish_min_gain)
@@ -393,10 +393,10 @@ def test_robertson_is_a_swap_and_a_removal_from_a_network_polishing_stalled_at()
 
     def rank(crn, warm_start=None):
         from mcts_crn import reward
-        from mcts_crn.search.run import _complexity
+        from mcts_crn.search.run import complexity
 
         fit = fit_rates(crn, data, rng=0, warm_start=warm_start)
-        return reward(fit, crn, data) - config.simplicity * _complexity(crn)
+        return reward(fit, crn, data) - config.simplicity * complexity(crn)
     ranks = rank(stalled, warm), rank(swapped), rank(published)
     assert ranks[1] < ranks[0] < ranks[2], ranks
 
@@ -410,7 +410,7 @@ def test_robertson_is_a_catalyst_move_and_a_removal_from_a_network_polishing_sta
     both."""
     from mcts_crn import fit_rates, reward
     from mcts_crn.search import moves
-    from mcts_crn.search.run import _complexity
+    from mcts_crn.search.run import complexity
 
     model = EXAMPLES["robertson"]
     data = model.make_dataset(noise=0.05, rng=np.random.default_rng(np.random.SeedSequence(1).spawn(2)[0]))
@@ -426,7 +426,7 @@ def test_robertson_is_a_catalyst_move_and_a_removal_from_a_network_polishing_sta
 
     def rank(crn):
         fit = fit_rates(crn, data, rng=0)
-        return reward(fit, crn, data) - config.simplicity * _complexity(crn)
+        return reward(fit, crn, data) - config.simplicity * complexity(crn)
     ranks = rank(stalled), rank(moved), rank(published)
     assert ranks[1] < ranks[0] < ranks[2], ranks
 

@@ -186,7 +186,7 @@ def _grow(tree: T.Tree, nodes: int, edges: int) -> T.Tree:
     return bigger
 
 
-def _complexity(crn: Crn) -> float:
+def complexity(crn: Crn) -> float:
     """The complexity that ``SearchConfig.simplicity`` weighs: ten per reaction, plus five per reaction
     that consumes its reactants and makes a species that a catalytic reaction of the same reactants also
     makes, plus twice the molecules each reaction creates or destroys (``|sum of products - reactants|``),
@@ -221,7 +221,7 @@ def _climbs(gain: float, current: Crn, new: Crn, min_gain: float) -> bool:
     """Whether a climb from ``current`` steps to ``new``, whose rank is higher by ``gain``: by more than
     ``min_gain`` (no drifting over a plateau of networks that fit alike), or by any amount to a simpler
     network (an equal fit in fewer parts; the complexity bounds how many such steps there can be)."""
-    return gain > min_gain or (gain > 0 and _complexity(new) < _complexity(current))
+    return gain > min_gain or (gain > 0 and complexity(new) < complexity(current))
 
 
 def _share_time(next_climb: Callable[[], Iterator[None] | None], slots: int, until: float,
@@ -364,14 +364,14 @@ def _run_search(dataset: Dataset, config: SearchConfig, evaluator: Evaluator | N
     stage = ["tree"]  # what is fitting: "tree", "climb" or "prune" (the trace's "stage")
     screened: dict[str, float] = {}  # polishing's screening fits: canonical key -> reward
 
-    complexities: dict[str, float] = {}  # canonical key -> _complexity, computed once per network
+    complexities: dict[str, float] = {}  # canonical key -> complexity, computed once per network
 
     def score(value: float, crn: Crn, key: str) -> float:
-        """A reward less ``config.simplicity`` times the complexity of the reactions (``_complexity``) of
+        """A reward less ``config.simplicity`` times the complexity of the reactions (``complexity``) of
         the network ``crn`` with canonical key ``key``: networks that fit alike (equivalent ODEs, such as
         ``0 -> 3 X`` and ``0 -> X``) are ranked by their simplicity."""
         if key not in complexities:
-            complexities[key] = _complexity(crn)
+            complexities[key] = complexity(crn)
         return value - config.simplicity * complexities[key]
 
     def rank(candidate: Candidate) -> float:
