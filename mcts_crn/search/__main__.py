@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mcts_crn.data import Dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +63,7 @@ def run_seeds(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence
 
 
 def load_data(*, example: str | None = None, data: str | Path | None = None, noise: float | None = None,
-              seed: int = 0):
+              seed: int = 0) -> tuple[Dataset, int]:
     """The data set a run searches, and the latent species it allows unless ``--latent`` says otherwise.
 
     ``example``: the built-in model's synthetic data (relative noise ``noise``, 0.05 by default, drawn from
