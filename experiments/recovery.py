@@ -125,7 +125,7 @@ def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) 
     def rank(value: float, reactions: list[str]) -> float:
         return value - simplicity * complexity(Crn.from_text("\n".join(reactions)))
 
-    truth_rank = rank(truth_reward, crn.reactions_text())
+    truth_rank = truth_reward - simplicity * complexity(crn)
     best = result["best"]
     best_rank = rank(best["reward"], best["reactions"]) if best else float("-inf")
     ranks: dict[str, float] = {}

@@ -74,11 +74,13 @@ def test_a_best_network_outside_the_tree_ends_the_path_at_its_deepest_ancestor(r
     assert [step["node"] for step in steps] == path and not any(step["at_best"] for step in steps)
     assert "the best network is not in the tree" in format_decisions(steps)
     assert decision_report(export_tree(result))[-1]["at_best"]
-    # a network no tree node is on the way to: the root alone
-    elsewhere = Crn.from_text("M -> 0\nD -> 0\n0 -> M", species=["M", "D"], observed=["M", "D"])
-    if all(not set(states[tree.state[n]].reactions_text()) <= set(elsewhere.reactions_text()) for n in nodes[1:]):
-        assert best_path_nodes(dataclasses.replace(result, best=Candidate(
-            elsewhere, result.best.fit, 0.0, elsewhere.canonical_key(), 1))) == [0]
+    # a network of reactions that no node below the root has: no node is on the way to it, so the root alone
+    used = {text for n in nodes[1:] for text in states[tree.state[n]].reactions_text()}
+    unused = [text for text in ("D -> 0", "0 -> M", "0 -> D", "D -> M", "2 D -> 0", "M + D -> 2 D") if text not in used]
+    assert len(unused) >= 2
+    elsewhere = Crn.from_text("\n".join(unused[:2]), species=["M", "D"], observed=["M", "D"])
+    assert best_path_nodes(dataclasses.replace(result, best=Candidate(
+        elsewhere, result.best.fit, 0.0, elsewhere.canonical_key(), 1))) == [0]
 
 
 def test_integrated_gradients_are_zero_for_unused_features():
