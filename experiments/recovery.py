@@ -13,7 +13,15 @@ truth would rank below all of them).
 
     python experiments/recovery.py [--time-limit 600] [--prior heuristic] [--seed 0] [--only NAME ...]
                                    [--jobs N] [--workers N] [--batch-size B] [--out DIR] [--models FILE.json]
-                                   [--via-csv]
+                                   [--via-csv] [--designs N]
+
+``--designs N`` also runs each model on N data sets of other designs (``mcts_crn.examples.random_design``:
+initial amounts x0.5-2, time spans x0.25-4, 8-100 points, 1-3 experiments, 2-10% relative or absolute noise,
+seeded by ``--seed``, the model's name and the design's number), each written to ``DIR/<name>-d<k>/data.csv``
+and searched through the command line with the noise estimated, as a user would (``--latent`` and, where
+the model needs them, ``--max-order`` and ``--max-reactions``). Each model's own data set is design 0, and a
+second table gives per model in how many designs the truth is first and in the top 3, the fits made per
+second against design 0's, and why each miss happened.
 
 ``--models FILE.json`` runs on the models of that file in place of the built-in examples (a JSON object whose
 ``models`` list holds ``mcts_crn.examples.ExampleModel`` fields; ``experiments/heldout_models.json`` lists
@@ -46,7 +54,7 @@ import numpy as np
 from mcts_crn import fit_rates, reward
 from mcts_crn.crn import Crn, latent_name
 from mcts_crn.data import Dataset
-from mcts_crn.examples import EXAMPLES
+from mcts_crn.examples import EXAMPLES, DataDesign, random_design
 from mcts_crn.examples.library import ExampleModel
 from mcts_crn.search.__main__ import load_data
 from mcts_crn.search.run import complexity
@@ -140,13 +148,25 @@ def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) 
             "above_truth": above, "miss": miss}
 
 
-def run_one(model: ExampleModel, args) -> dict:
+def design_of(model: ExampleModel, seed: int, index: int) -> DataDesign:
+    """Design ``index`` >= 1 of ``model`` in a run with ``--seed seed``."""
+    return random_design(model, np.random.default_rng([seed, zlib.crc32(model.name.encode()), index]))
+
+
+def run_one(model: ExampleModel, args, design: DataDesign | None = None, index: int = 0) -> dict:
+    """Search one model's data (its own, or ``design``'s, numbered ``index``) through the CLI; the table's row."""
     name = model.name
-    out = args.out / name
+    out = args.out / (name if design is None else f"{name}-d{index}")
     cmd = [sys.executable, "-m", "mcts_crn.search", "--time-limit", str(args.time_limit),
            "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet",
            "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
-    if args.via_csv or EXAMPLES.get(name) != model:
+    if design is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng([args.seed, zlib.crc32(name.encode()), index, 1])
+        design.make_dataset(rng).to_csv(out / "data.csv")
+        cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent)]
+        source = {"data": out / "data.csv"}
+    elif args.via_csv or EXAMPLES.get(name) != model:
         out.mkdir(parents=True, exist_ok=True)
         data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
         data.to_csv(out / "data.csv")
@@ -163,8 +183,9 @@ def run_one(model: ExampleModel, args) -> dict:
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    label = {"name": name, "design": index, "design_text": "own data" if design is None else design.describe()}
     if done.returncode != 0:
-        return {"name": name, "error": done.stderr[-500:], "wall": wall}
+        return {**label, "error": done.stderr[-500:], "wall": wall}
     result = json.loads((out / "result.json").read_text())
     truth = model.crn.canonical_key()
     ranked = [result["best"]] + result["alternatives"] if result["best"] else result["alternatives"]
@@ -175,8 +196,8 @@ def run_one(model: ExampleModel, args) -> dict:
     equivalent = bool(crns) and same_ode(crns[0], model.crn)
     first = next((row["fit_calls"] for row in result["trace"] if row["key"] == truth), None)
     dataset, _ = load_data(**source, seed=args.seed)
-    return {"name": name, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank,
-            "num_fits": result["num_fit_calls"],
+    return {**label, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank,
+            "num_fits": result["num_fit_calls"], "fits_per_second": result["num_fit_calls"] / max(result["elapsed"], 1e-9),
             "fits_to_truth": first, "wall": wall, "best": result["best"]["reactions"] if result["best"] else None,
             "truth": model.crn.reactions_text(), **truth_check(model, dataset, result, args.seed)}
 
@@ -189,6 +210,29 @@ def why_missed(row: dict) -> str:
         return (f"data: best {row['best_reward']:.4f}, truth {row['truth_reward']:.4f}; "
                 f"{row['above_truth']} fitted networks rank above the truth")
     return ""
+
+
+def design_table(rows: list[dict], names: list[str], num_designs: int) -> list[str]:
+    """Per model, over designs 1..N: the truth first, in the top 3, the lowest ratio of fits per second to
+    design 0's (the model's own data), and the misses by verdict; then the share first among the designs
+    whose verdict is not "data"."""
+    lines = [f"| model | first (of {num_designs}) | top 3 | fits/s, own data | lowest fits/s ratio | "
+             "missed by the search | data favour others | errors |", "|---|---|---|---|---|---|---|---|"]
+    first = decided = 0
+    for name in names:
+        own = next((r for r in rows if r["name"] == name and r["design"] == 0 and "error" not in r), None)
+        designed = [r for r in rows if r["name"] == name and r["design"] > 0]
+        good = [r for r in designed if "error" not in r]
+        hits = sum(1 for r in good if r["best_is_truth"])
+        first += hits
+        decided += sum(1 for r in good if r["miss"] != "data")
+        own_rate = own["fits_per_second"] if own else float("nan")
+        lowest = min((r["fits_per_second"] / own_rate for r in good), default=float("nan"))
+        lines.append(f"| {name} | {hits} | {sum(1 for r in good if r['rank'] and r['rank'] <= 3)} | {own_rate:.1f} | "
+                     f"{lowest:.2f} | {sum(1 for r in good if r['miss'] == 'search')} | "
+                     f"{sum(1 for r in good if r['miss'] == 'data')} | {len(designed) - len(good)} |")
+    lines.append(f"\ntruth first in {first} of the {decided} (model, design) pairs whose verdict is not \"data\"")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON file of models to run in place of the built-in examples (through CSV)")
     parser.add_argument("--via-csv", action="store_true",
                         help="run built-in examples through a CSV file and --latent, as a user would")
+    parser.add_argument("--designs", type=int, default=0, metavar="N",
+                        help="also run each model on N data sets of other designs, noise estimated (default 0)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
@@ -216,24 +262,30 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in names if name not in models]
     if unknown:
         parser.error(f"no model {unknown}; choose from {', '.join(models)}")
+    if args.designs < 0:
+        parser.error(f"--designs must be >= 0, got {args.designs}")
+    runs = [(name, None, 0) for name in names]
+    runs += [(name, design_of(models[name], args.seed, k), k) for name in names for k in range(1, args.designs + 1)]
+    runs.sort(key=lambda run: (names.index(run[0]), run[2]))
     rows = []
-    lines = ["| model | best = truth | best has the truth's ODE | rank of truth | fits | fits to truth | wall (s) "
-             "| why missed | best network |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | design | best = truth | best has the truth's ODE | rank of truth | fits | fits/s | fits to truth "
+             "| wall (s) | why missed | best network |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[0] + "\n" + lines[1], flush=True)
-    # each search is a subprocess, so threads suffice to run them at once; rows come back in the models' order
+    # each search is a subprocess, so threads suffice to run them at once; rows come back in the runs' order
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        done = pool.map(lambda name: run_one(models[name], args), names)
-        for name, row in zip(names, done):
+        done = pool.map(lambda run: run_one(models[run[0]], args, run[1], run[2]), runs)
+        for (name, _, _), row in zip(runs, done):
             rows.append(row)
             if "error" in row:
-                line = f"| {name} | error | - | - | - | - | {row['wall']:.0f} | - | {row['error'][-120:]!r} |"
+                line = (f"| {name} | {row['design_text']} | error | - | - | - | - | - | {row['wall']:.0f} | - "
+                        f"| {row['error'][-120:]!r} |")
             else:
                 best = "; ".join(row["best"] or [])
-                line = (f"| {name} | {'yes' if row['best_is_truth'] else 'no'} | "
+                line = (f"| {name} | {row['design_text']} | {'yes' if row['best_is_truth'] else 'no'} | "
                         f"{'yes' if row['same_ode'] else 'no'} | {row['rank'] or '>' + str(args.top + 1)} | "
-                        f"{row['num_fits']} | {row['fits_to_truth'] or 'never'} | {row['wall']:.0f} | "
-                        f"{why_missed(row)} | {best} |")
+                        f"{row['num_fits']} | {row['fits_per_second']:.1f} | {row['fits_to_truth'] or 'never'} | "
+                        f"{row['wall']:.0f} | {why_missed(row)} | {best} |")
             lines.append(line)
             print(line, flush=True)
     recovered = sum(1 for r in rows if r.get("best_is_truth"))
@@ -244,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = (f"\nrecovered as best: {recovered} of {len(rows)}; best with the truth's ODE structure: {same} of "
                f"{len(rows)}; truth in the top 3: {in_top3} of {len(rows)}; missed by the search: {search_misses}; "
                f"data favour other networks: {data_misses}")
+    if args.designs:
+        summary += "\n\n" + "\n".join(design_table(rows, names, args.designs))
     print(summary)
     (args.out / "table.md").write_text("\n".join(lines) + summary + "\n")
     (args.out / "rows.json").write_text(json.dumps(rows, indent=1))

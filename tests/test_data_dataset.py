@@ -217,39 +217,45 @@ def noisy_experiments(noise_model: str, level: float, seed: int) -> list[Experim
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_estimate_recovers_known_gaussian_noise(noise_model: str, level: float, seed: int) -> None:
     estimate = estimate_noise(("S", "P"), noisy_experiments(noise_model, level, seed), noise_model=noise_model)
-    np.testing.assert_allclose(estimate, level, rtol=TOLERANCE)
+    np.testing.assert_allclose(estimate.level, level, rtol=TOLERANCE)
+    assert not estimate.uncertain.any() and estimate.note == ""
 
 
 def test_estimate_uses_gaps_and_ignores_missing_values() -> None:
     experiments = noisy_experiments("relative", 0.05, seed=3)
     holes = [Experiment(x.name, x.times, np.where(np.arange(x.num_times)[:, None] % 3 == 0, NAN, x.values))
              for x in experiments]
-    np.testing.assert_allclose(estimate_noise(("S", "P"), holes), 0.05, rtol=TOLERANCE)
+    np.testing.assert_allclose(estimate_noise(("S", "P"), holes).level, 0.05, rtol=TOLERANCE)
 
 
 def test_estimate_of_noiseless_straight_lines_is_the_floor() -> None:
     times = np.linspace(0.0, 1.0, 20)
     experiment = Experiment("e", times, np.stack([1.0 + times, 50.0 - 2.0 * times], axis=1))
     config = DataConfig(noise_floor=0.01)
-    np.testing.assert_allclose(estimate_noise(("S", "P"), [experiment], config=config), 0.01)
+    np.testing.assert_allclose(estimate_noise(("S", "P"), [experiment], config=config).level, 0.01)
     # absolute: the floor is relative to each species' scale (largest value 2 and 50)
     absolute = estimate_noise(("S", "P"), [experiment], noise_model="absolute", config=config)
-    np.testing.assert_allclose(absolute, [0.01 * 2.0, 0.01 * 50.0])
+    np.testing.assert_allclose(absolute.level, [0.01 * 2.0, 0.01 * 50.0])
 
 
-def test_estimate_falls_back_for_sparse_species(caplog: pytest.LogCaptureFixture) -> None:
+def test_estimate_pools_sparse_species_and_falls_back_without_data(caplog: pytest.LogCaptureFixture) -> None:
     values = [[1.0, 1.0], [2.0, NAN], [1.0, NAN], [2.0, 3.0], [1.0, NAN]]  # P: 2 points, no pseudo-residual
     experiment = Experiment("e", [0.0, 1.0, 2.0, 3.0, 4.0], values)
     estimate = estimate_noise(("S", "P"), [experiment], config=DataConfig(fallback_noise=0.25))
-    assert estimate[1] == 0.25 and estimate[0] > 0.25
-    assert "species 'P'" in caplog.text and "fallback" in caplog.text
+    # P shares the level of all species pooled (here S's alone); both are too few to be sure of
+    assert estimate.pooled.tolist() == [False, True] and estimate.level[1] == estimate.level[0] > 0.25
+    assert estimate.uncertain.all() and "P: 3 pseudo-residuals (all species pooled)" in estimate.note
+    sparse = Experiment("e", [0.0, 1.0, 2.0, 3.0], [[1.0, 1.0], [2.0, NAN], [NAN, NAN], [NAN, 3.0]])
+    estimate = estimate_noise(("S", "P"), [sparse], config=DataConfig(fallback_noise=0.25))
+    assert estimate.level.tolist() == [0.25, 0.25] and estimate.uncertain.all()
+    assert "species 'P'" in caplog.text and "fallback" in caplog.text and "fallback 0.25" in estimate.note
 
 
 def test_from_arrays_estimates_when_noise_is_absent() -> None:
     experiments = noisy_experiments("absolute", 0.5, seed=4)
     dataset = Dataset.from_arrays(["S", "P"], experiments, noise_model="absolute")
     assert not dataset.noise_given
-    np.testing.assert_array_equal(dataset.noise, estimate_noise(("S", "P"), experiments, noise_model="absolute"))
+    np.testing.assert_array_equal(dataset.noise, estimate_noise(("S", "P"), experiments, noise_model="absolute").level)
 
 
 # ---------------------------------------------------------------- random round trips

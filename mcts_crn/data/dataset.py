@@ -52,14 +52,20 @@ class Dataset:
         or a mapping species -> level). Read-only.
     noise_model : str
         How a level becomes the standard deviation of observation ``y_ij`` (experiment point i,
-        species j): ``"relative"`` (default), ``sigma_ij = noise_j * max(|y_ij|, scale_floor * scale_j)``
+        species j): ``"relative"`` (default), ``sigma_ij = noise_j * max(|y_ij|, floor_j * scale_j)``
         with ``scale_j`` the largest absolute observed value of species j (`species_scale`) and
-        ``scale_floor = DataConfig.scale_floor``; ``"absolute"``, ``sigma_ij = noise_j`` in the
-        species' units. `sigmas` evaluates it; `mcts_crn.data.noise` documents it.
+        ``floor_j`` from ``noise_floor``; ``"absolute"``, ``sigma_ij = noise_j`` in the species'
+        units. `sigmas` evaluates it; `mcts_crn.data.noise` documents it.
     noise_given : bool
         True when the levels came from the user, False when `estimate_noise` made them.
     source : str
         Where the data came from: a file path or a description (without NUL characters).
+    noise_floor : np.ndarray or None
+        [O] float64 floors of relative noise, fractions of each species' scale in (0, 1] (1: absolute
+        noise of ``noise_j * scale_j``); None: ``DataConfig.scale_floor`` for every species. Read-only.
+    noise_note : str
+        What the noise estimate could not tell (species pooled, uncertain or at the fallback); empty when
+        the noise was given or the data told it well.
 
     Notes
     -----
@@ -73,6 +79,8 @@ class Dataset:
     noise_model: str = "relative"
     noise_given: bool = True
     source: str = ""
+    noise_floor: np.ndarray | None = None
+    noise_note: str = ""
 
     def __post_init__(self) -> None:
         species = tuple(self.species)
@@ -109,6 +117,13 @@ class Dataset:
         object.__setattr__(self, "experiments", experiments)
         object.__setattr__(self, "noise", _noise_array(self.noise, species))
         object.__setattr__(self, "noise_given", bool(self.noise_given))
+        if self.noise_floor is not None:
+            floor = _noise_array(self.noise_floor, species)
+            if (floor > 1.0).any():
+                raise ValueError(f"noise_floor must be in (0, 1], got {floor.tolist()}")
+            object.__setattr__(self, "noise_floor", floor)
+        if not isinstance(self.noise_note, str):
+            raise ValueError(f"noise_note must be a str, got {self.noise_note!r}")
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays
 
@@ -116,9 +131,12 @@ class Dataset:
         if not isinstance(other, Dataset):
             return NotImplemented
         return (
-            (self.species, self.experiments, self.noise_model, self.noise_given, self.source)
-            == (other.species, other.experiments, other.noise_model, other.noise_given, other.source)
+            (self.species, self.experiments, self.noise_model, self.noise_given, self.source, self.noise_note)
+            == (other.species, other.experiments, other.noise_model, other.noise_given, other.source,
+                other.noise_note)
             and np.array_equal(self.noise, other.noise)
+            and (self.noise_floor is None) == (other.noise_floor is None)
+            and (self.noise_floor is None or np.array_equal(self.noise_floor, other.noise_floor))
         )
 
     # ------------------------------------------------------------------ construction
@@ -281,7 +299,7 @@ class Dataset:
         Parameters
         ----------
         config : DataConfig, optional
-            Supplies ``scale_floor``.
+            Supplies ``scale_floor`` where ``noise_floor`` is None.
 
         Returns
         -------
@@ -290,7 +308,8 @@ class Dataset:
         """
         scale = self.species_scale
         model = self.noise_model
-        return tuple(self.noise * noise_unit(x.values, scale, model, config=config) for x in self.experiments)
+        return tuple(self.noise * noise_unit(x.values, scale, model, config=config, floor=self.noise_floor)
+                     for x in self.experiments)
 
     def experiment(self, key: str | int) -> Experiment:
         """The experiment with name ``key`` (a str) or at index ``key`` (an int)."""
@@ -327,8 +346,9 @@ class Dataset:
         Parameters
         ----------
         noise : float, sequence or mapping, optional
-            The levels (then ``noise_given`` is True); None estimates them with `estimate_noise` (then
-            ``noise_given`` is False).
+            The levels (then ``noise_given`` is True, and relative noise has the default floor); None
+            estimates the levels, and under relative noise each species' floor, with `estimate_noise`
+            (then ``noise_given`` is False and ``noise_note`` says what the data could not tell).
         noise_model : str, optional
             ``"relative"`` or ``"absolute"``; None keeps the current model.
         config : DataConfig, optional
@@ -337,19 +357,40 @@ class Dataset:
         model = self.noise_model if noise_model is None else noise_model
         check_noise_model(model)
         if noise is not None:
-            return dataclasses.replace(self, noise=noise, noise_model=model, noise_given=True)
-        levels = estimate_noise(self.species, self.experiments, noise_model=model, config=config)
-        logger.info("%s: estimated %s noise %s", self.source, model, dict(zip(self.species, levels.tolist())))
-        return dataclasses.replace(self, noise=levels, noise_model=model, noise_given=False)
+            return dataclasses.replace(self, noise=noise, noise_model=model, noise_given=True, noise_floor=None,
+                                       noise_note="")
+        estimate = estimate_noise(self.species, self.experiments, noise_model=model, config=config)
+        logger.info("%s: estimated %s noise %s", self.source, model,
+                    dict(zip(self.species, estimate.level.tolist())))
+        return dataclasses.replace(self, noise=estimate.level, noise_model=model, noise_given=False,
+                                   noise_floor=estimate.floor if model == "relative" else None,
+                                   noise_note=estimate.note)
+
+    def noise_description(self) -> list[str]:
+        """Each species' error model in words, e.g. ``"S 5% of the value (at least 0.05)"`` or ``"V 12.5"``."""
+        if self.noise_model == "absolute":
+            return [f"{name} {level:.3g}" for name, level in zip(self.species, self.noise)]
+        floors = self.noise_floor if self.noise_floor is not None else np.full(self.num_species, np.nan)
+        out = []
+        for name, level, floor, scale in zip(self.species, self.noise, floors, self.species_scale):
+            if np.isnan(floor):
+                out.append(f"{name} {level:.3g}")
+            elif floor >= 1.0:
+                out.append(f"{name} {level * scale:.3g} (absolute)")
+            else:
+                out.append(f"{name} {level:.3g} (at least {level * floor * scale:.3g})")
+        return out
 
     def summary(self) -> str:
         """A human-readable multi-line description: sizes, noise, and per experiment its times and values."""
-        levels = ", ".join(f"{name} {level:.3g}" for name, level in zip(self.species, self.noise))
         lines = [
             f"Data set {self.source or '(no source)'}: {self.num_experiments} experiment(s), "
             f"{self.num_species} observed species, {self.num_points} observed values",
-            f"noise ({self.noise_model}, {'given' if self.noise_given else 'estimated'}): {levels}",
+            f"noise ({self.noise_model}, {'given' if self.noise_given else 'estimated'}): "
+            + ", ".join(self.noise_description()),
         ]
+        if self.noise_note:
+            lines.append(f"noise estimate: {self.noise_note} (give --noise if it is known)")
         for experiment in self.experiments:
             lines.append(
                 f"experiment {experiment.name!r}: {experiment.num_times} times from "

@@ -4,7 +4,8 @@ Layout::
 
     /                      attributes: schema_version (int, 1), package_version (str), species (JSON list),
                            noise (float64 [O]), noise_model (str), noise_given (bool), source (str; bytes
-                           where UTF-8 cannot hold it)
+                           where UTF-8 cannot hold it); optional: noise_floor (float64 [O]),
+                           noise_note (str)
     /experiments           attribute order (JSON list of experiment names, in data set order)
     /experiments/<name>    datasets times (float64 [T]) and values (float64 [T, O], NaN = missing),
                            attribute initial_values (JSON object: species name -> amount)
@@ -53,6 +54,10 @@ def write_hdf5(path: str | os.PathLike, dataset: Dataset) -> None:
         file.attrs["noise_model"] = dataset.noise_model
         file.attrs["noise_given"] = dataset.noise_given
         file.attrs["source"] = _text_attribute(dataset.source)
+        if dataset.noise_floor is not None:
+            file.attrs["noise_floor"] = dataset.noise_floor
+        if dataset.noise_note:
+            file.attrs["noise_note"] = dataset.noise_note
         experiments = file.create_group("experiments")
         experiments.attrs["order"] = json.dumps([x.name for x in dataset.experiments])
         for experiment in dataset.experiments:
@@ -121,4 +126,7 @@ def read_hdf5(path: str | os.PathLike) -> dict[str, Any]:
             "noise_model": str(_get(file, "noise_model", attribute=True)),
             "noise_given": bool(_get(file, "noise_given", attribute=True)),
             "source": _read_text(_get(file, "source", attribute=True)),
+            "noise_floor": (None if file.attrs.get("noise_floor") is None
+                            else np.asarray(file.attrs["noise_floor"], dtype=np.float64)),
+            "noise_note": _read_text(file.attrs.get("noise_note", "")),
         }

@@ -100,34 +100,45 @@ class ExampleModel:
         return out
 
     def make_dataset(self, *, noise: float = 0.05, rng: np.random.Generator | int | None = None,
-                     observed: tuple[str, ...] | None = None) -> Dataset:
-        """Synthetic data: the model's trajectories with multiplicative Gaussian noise.
+                     observed: tuple[str, ...] | None = None, noise_model: str = "relative") -> Dataset:
+        """Synthetic data: the model's trajectories with Gaussian noise.
 
-        ``y = max(0, x (1 + noise * eps))`` with ``eps ~ N(0, 1)`` drawn from ``rng`` (a Generator or a seed),
-        so the same seed gives the same data. The noise level is recorded as given (relative). Every
+        Relative noise (default): ``y = max(0, x (1 + noise * eps))``; absolute noise:
+        ``y = max(0, x + noise * m_j * eps)`` with ``m_j`` the largest value of species j's noise-free
+        trajectories over all experiments, so that ``noise`` is a fraction of the species' range either way.
+        ``eps ~ N(0, 1)`` is drawn from ``rng`` (a Generator or a seed), so the same seed gives the same
+        data. The noise is recorded as given (in the species' units under absolute noise). Every
         experiment's known initial amounts (all species, latent ones included) are stored in the data set.
 
         Parameters
         ----------
         noise : float
-            Relative noise level (0.05 = 5%).
+            Noise level (0.05 = 5%).
         rng : np.random.Generator or int, optional
         observed : tuple of str, optional
             Species to include as data columns; default ``self.observed``.
+        noise_model : str
+            ``"relative"`` or ``"absolute"``.
         """
+        if noise_model not in ("relative", "absolute"):
+            raise ValueError(f"noise_model must be 'relative' or 'absolute', got {noise_model!r}")
         rng = np.random.default_rng(rng)
         crn = self.crn
         observed = tuple(observed or self.observed)
         columns = [crn.species_index(s) for s in observed]
+        clean = [states[:, columns] for states in self.trajectories()]
+        largest = np.max([c.max(axis=0) for c in clean], axis=0)
+        sigma_unit = np.where(largest > 0, largest, 1.0) if noise_model == "absolute" else None
         experiments = []
-        for e, states in enumerate(self.trajectories()):
-            clean = states[:, columns]
-            noisy = np.maximum(0.0, clean * (1.0 + noise * rng.standard_normal(clean.shape)))
+        for e, signal in enumerate(clean):
+            eps = rng.standard_normal(signal.shape)
+            noisy = signal * (1.0 + noise * eps) if sigma_unit is None else signal + noise * sigma_unit * eps
             initial = {s: float(v) for s, v in zip(crn.species, self.x0(e))}
-            experiments.append(Experiment(name=str(e + 1), times=self.times, values=noisy, initial_values=initial))
-        return Dataset(species=observed, experiments=tuple(experiments),
-                       noise=np.full(len(observed), max(noise, 1e-12)), noise_model="relative",
-                       noise_given=True, source=f"example:{self.name} (noise {noise:g})")
+            experiments.append(Experiment(name=str(e + 1), times=self.times, values=np.maximum(0.0, noisy),
+                                          initial_values=initial))
+        levels = np.full(len(observed), max(noise, 1e-12)) * (1.0 if sigma_unit is None else sigma_unit)
+        return Dataset(species=observed, experiments=tuple(experiments), noise=levels, noise_model=noise_model,
+                       noise_given=True, source=f"example:{self.name} ({'' if sigma_unit is None else 'absolute '}noise {noise:g})")
 
 
 EXAMPLES: dict[str, ExampleModel] = {}

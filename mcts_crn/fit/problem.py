@@ -60,6 +60,7 @@ import numpy as np
 from mcts_crn.config import FitConfig
 from mcts_crn.crn import Crn
 from mcts_crn.data import Dataset
+from mcts_crn.data.noise import noise_unit, smoothed_values
 from mcts_crn import native
 from mcts_crn.simulate import METHODS, STATUS_SUCCESS, BatchSimulation
 
@@ -90,49 +91,6 @@ class InitialParam:
     latent: bool = False
 
 
-def smoothed_values(times: np.ndarray, values: np.ndarray, window: int = 5) -> np.ndarray:
-    """A local fit at each observed point to the ``window`` nearest observations of its series.
-
-    The local model is a straight line in ``log y`` where the window's values are all positive (exact
-    for exponential growth and decay, which a straight line in ``y`` would overestimate by orders of
-    magnitude at the low end of a window spanning a steep rise), else a straight line in ``y``.
-
-    Parameters
-    ----------
-    times : np.ndarray, float64 [T]
-    values : np.ndarray, float64 [T, O]
-        NaN where missing.
-    window : int
-        Number of neighbouring observations (by index, centred where possible) of each local fit.
-
-    Returns
-    -------
-    np.ndarray, float64 [T, O]
-        Smoothed values, NaN where ``values`` is NaN; a series with fewer than 3 observations is
-        returned as it is.
-    """
-    out = np.array(values, dtype=np.float64)
-    for j in range(values.shape[1]):
-        seen = np.flatnonzero(~np.isnan(values[:, j]))
-        n = seen.size
-        if n < 3:
-            continue
-        width = min(window, n)
-        t, y = times[seen], values[seen, j]
-        lo = np.clip(np.arange(n) - width // 2, 0, n - width)
-        index = lo[:, None] + np.arange(width)[None, :]          # [n, width] window of each point
-        tt = t[index]
-        positive = y > 0
-        use_log = positive[index].all(axis=1)
-        yy = np.where(use_log[:, None], np.log(np.where(positive, y, 1.0))[index], y[index])
-        dt = tt - tt.mean(axis=1, keepdims=True)
-        denominator = np.einsum("nw,nw->n", dt, dt)
-        slope = np.einsum("nw,nw->n", dt, yy - yy.mean(axis=1, keepdims=True)) / np.where(denominator > 0, denominator, 1.0)
-        value = yy.mean(axis=1) + slope * (t - tt.mean(axis=1))
-        out[seen, j] = np.where(use_log, np.exp(np.minimum(value, 700.0)), value)
-    return out
-
-
 _SIGMA_CACHE: list[tuple[Dataset, str, tuple[np.ndarray, ...]]] = []
 _SIGMA_CACHE_SIZE = 8
 
@@ -159,8 +117,6 @@ def data_sigmas(dataset: Dataset, config: FitConfig) -> tuple[np.ndarray, ...]:
     """
     if dataset.noise_model != "relative" or config.weights == "observed":
         return dataset.sigmas()
-    from mcts_crn.data.noise import noise_unit
-
     scale = dataset.species_scale
     out = []
     for x in dataset.experiments:
@@ -170,7 +126,7 @@ def data_sigmas(dataset: Dataset, config: FitConfig) -> tuple[np.ndarray, ...]:
         with np.errstate(invalid="ignore"):
             miss = np.abs(x.values - smooth) > 3.0 * dataset.noise * np.maximum(np.abs(smooth), 1e-300)
         size = np.where(miss | np.isnan(smooth), x.values, smooth)
-        out.append(dataset.noise * noise_unit(size, scale, "relative"))
+        out.append(dataset.noise * noise_unit(size, scale, "relative", floor=dataset.noise_floor))
     return tuple(out)
 
 
