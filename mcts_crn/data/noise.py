@@ -59,9 +59,9 @@ MAX_RELATIVE_LEVEL = 0.5
 """Largest coefficient of variation a floor below 1 may explain the data with: near zero, absolute noise
 looks like a relative noise of about 100%, which no instrument has."""
 
-FLOOR_GRID = np.geomspace(1e-4, 1.0, 25)
+FLOOR_GRID = np.geomspace(1e-12, 1.0, 49)
 """Floors (fractions of a species' scale) among which the estimate chooses, from relative noise down to
-1e-4 of the scale (1e-4) to absolute noise (1)."""
+1e-12 of the scale (a species that decays for many time constants) to absolute noise (1)."""
 
 
 def check_noise_model(noise_model: str) -> None:
@@ -167,22 +167,34 @@ def smoothed_values(times: np.ndarray, values: np.ndarray, window: int = 5) -> n
 class _Series:
     """The pseudo-residuals of one species, pooled over experiments, with what their spread depends on.
 
-    ``residual`` [n]: ``y_i - w_l y_{i-1} - w_r y_{i+1}``; ``level`` [n, 3]: the smoothed signal at the
-    three points; ``weight`` [n, 3]: ``(1, w_l, w_r)``; ``scale``: the species' scale.
+    ``residual`` [n]: ``y_i - w_l y_{i-1} - w_r y_{i+1}``; ``log_residual`` [n]: the same of ``log y``;
+    ``level`` [n, 3]: the smoothed signal at the three points; ``weight`` [n, 3]: ``(1, w_l, w_r)``;
+    ``scale``: the species' scale.
     """
 
     residual: np.ndarray
+    log_residual: np.ndarray
     level: np.ndarray
     weight: np.ndarray
     scale: float
 
-    def units(self, floor: float, noise_model: str) -> np.ndarray:
-        """[n] standard deviation of each pseudo-residual per unit of noise level, for one floor."""
+    def standardised(self, floor: float, noise_model: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each pseudo-residual per unit of noise level, and its standard deviation per unit (in ``y``), for
+        one floor.
+
+        Where all three points are above the floor (relative noise) the log pseudo-residual is used: its
+        standard deviation is the level times ``sqrt(1 + w_l^2 + w_r^2)`` whatever the values, and an
+        exponential rise or decay, the commonest curve in kinetics, is a straight line in ``log y`` (in ``y``
+        a coarsely sampled one counts as noise). Elsewhere the pseudo-residual in ``y``.
+        """
         if noise_model == "absolute":
-            size = np.ones_like(self.level)
-        else:
-            size = np.maximum(self.level, floor * self.scale)
-        return np.sqrt(((self.weight * size) ** 2).sum(axis=1))
+            units = np.sqrt((self.weight ** 2).sum(axis=1))
+            return self.residual / units, units
+        size = np.maximum(self.level, floor * self.scale)
+        units = np.sqrt(((self.weight * size) ** 2).sum(axis=1))
+        relative = (self.level >= floor * self.scale).all(axis=1)
+        e = np.where(relative, self.log_residual / np.sqrt((self.weight ** 2).sum(axis=1)), self.residual / units)
+        return e, units
 
 
 def pseudo_residual_series(times: np.ndarray, values: np.ndarray, smooth: np.ndarray):
@@ -206,19 +218,22 @@ def pseudo_residual_series(times: np.ndarray, values: np.ndarray, smooth: np.nda
     Returns
     -------
     tuple of np.ndarray
-        ``residual`` [n], ``level`` [n, 3] (``|smooth|`` at the three points), ``weight`` [n, 3].
+        ``residual`` [n], ``log_residual`` [n] (the same of ``log y``), ``level`` [n, 3] (``|smooth|`` at
+        the three points), ``weight`` [n, 3].
     """
     observed = ~np.isnan(values)
     t, y, m = times[observed], values[observed], np.abs(smooth[observed])
     if y.size < 3:
-        return np.empty(0), np.empty((0, 3)), np.empty((0, 3))
+        return np.empty(0), np.empty(0), np.empty((0, 3)), np.empty((0, 3))
     left, right = t[1:-1] - t[:-2], t[2:] - t[1:-1]
     w_left, w_right = right / (left + right), left / (left + right)
     residual = y[1:-1] - w_left * y[:-2] - w_right * y[2:]
     level = np.stack([m[1:-1], m[:-2], m[2:]], axis=1)
     weight = np.stack([np.ones_like(w_left), w_left, w_right], axis=1)
     informative = ~((y[1:-1] == y[:-2]) & (y[1:-1] == y[2:])) & (y[1:-1] > 0) & (y[:-2] > 0) & (y[2:] > 0)
-    return residual[informative], level[informative], weight[informative]
+    log_y = np.log(np.where(y > 0, y, 1.0))
+    log_residual = log_y[1:-1] - w_left * log_y[:-2] - w_right * log_y[2:]
+    return residual[informative], log_residual[informative], level[informative], weight[informative]
 
 
 def robust_scale(e: np.ndarray) -> float:
@@ -250,8 +265,7 @@ def _fit_level(series: Sequence[_Series], noise_model: str) -> tuple[float, floa
     floors = FLOOR_GRID if noise_model == "relative" else np.ones(1)
     best = (np.inf, 0.0, 1.0)
     for floor in floors:
-        units = np.concatenate([s.units(floor, noise_model) for s in series])
-        e = np.concatenate([s.residual for s in series]) / units
+        e, units = (np.concatenate(part) for part in zip(*(s.standardised(floor, noise_model) for s in series)))
         level = robust_scale(e)
         if level == 0.0:
             return 0.0, float(floor), count
@@ -281,8 +295,7 @@ def _species_series(experiments: Sequence[Experiment], smooth: Sequence[np.ndarr
 
 def _level_at(series: Sequence[_Series], noise_model: str, floor: float) -> float:
     """The `robust_scale` level of ``series`` at one floor."""
-    units = np.concatenate([s.units(floor, noise_model) for s in series])
-    e = np.concatenate([s.residual for s in series]) / units
+    e = np.concatenate([s.standardised(floor, noise_model)[0] for s in series])
     return robust_scale(e) if e.size else float("nan")
 
 

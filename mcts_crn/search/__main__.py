@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--require", action="append", default=[], metavar="REACTION",
                         help="a reaction the network must contain (repeatable)")
     parser.add_argument("--noise", type=float, default=None,
-                        help="relative noise level of the data (default: estimated; an example's: 0.05)")
+                        help="noise level of the data: relative (0.05 = 5%% of each value) or, with --noise-model "
+                             "absolute, in the species' units (default: each species' error model estimated from "
+                             "the data; an example's: 0.05 relative)")
+    parser.add_argument("--noise-model", choices=("relative", "absolute"), default="relative",
+                        help="what --noise means (default relative)")
     parser.add_argument("--out", type=Path, default=Path("mcts_crn_out"), metavar="DIR",
                         help="output folder (default ./mcts_crn_out)")
     parser.add_argument("--explain", action="store_true",
@@ -63,13 +67,13 @@ def run_seeds(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence
 
 
 def load_data(*, example: str | None = None, data: str | Path | None = None, noise: float | None = None,
-              seed: int = 0) -> tuple[Dataset, int]:
+              noise_model: str = "relative", seed: int = 0) -> tuple[Dataset, int]:
     """The data set a run searches, and the latent species it allows unless ``--latent`` says otherwise.
 
     ``example``: the built-in model's synthetic data (relative noise ``noise``, 0.05 by default, drawn from
     the run's data seed, ``run_seeds``), allowing the model's own number of latent species; ``data``: a
-    wide CSV or HDF5 file (``.h5``, ``.hdf5``), with ``noise`` (relative) replacing its noise estimate where
-    given, allowing none. A study that reruns a search's fits (``experiments/recovery.py``) gets the same
+    wide CSV or HDF5 file (``.h5``, ``.hdf5``), with ``noise`` (under ``noise_model``) replacing its noise
+    estimate where given, allowing none. A study that reruns a search's fits (``experiments/recovery.py``) gets the same
     data from the same arguments.
     """
     from mcts_crn.data import Dataset
@@ -78,6 +82,8 @@ def load_data(*, example: str | None = None, data: str | Path | None = None, noi
     if (example is None) == (data is None):
         raise ValueError("give one of example and data")
     if example is not None:
+        if noise_model != "relative":
+            raise ValueError("an example's noise is relative")
         model = get_example(example)
         dataset = model.make_dataset(noise=0.05 if noise is None else noise,
                                      rng=np.random.default_rng(run_seeds(seed)[0]))
@@ -85,7 +91,7 @@ def load_data(*, example: str | None = None, data: str | Path | None = None, noi
     path = str(data)
     dataset = Dataset.from_hdf5(path) if path.endswith((".h5", ".hdf5")) else Dataset.from_csv(path)
     if noise is not None:
-        dataset = dataset.with_noise(noise, "relative")
+        dataset = dataset.with_noise(noise, noise_model)
     return dataset, 0
 
 
@@ -114,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, model in EXAMPLES.items():
             print(f"{name:24s} {model.title}")
         return 0
-    dataset, latent = load_data(example=args.example, data=args.data, noise=args.noise, seed=args.seed)
+    if args.noise_model != "relative" and args.noise is None:
+        raise SystemExit("error: --noise-model says what --noise means; give --noise too")
+    dataset, latent = load_data(example=args.example, data=args.data, noise=args.noise,
+                                noise_model=args.noise_model, seed=args.seed)
     _, search_seed = run_seeds(args.seed)
     evaluator = _evaluator(args.prior)
     config = SearchConfig(

@@ -31,6 +31,16 @@ additions. These moves edit a network as a modeller would, several reactions at 
   order of the rate law changes (``2 A -> A + B`` becomes ``A -> B``; not among ``neighbours``: tried with
   the swaps).
 
+Each move that adds a latent species is a motif with a name in the modelling literature, used well beyond the
+example that first needed it: an intermediate is a delay stage (the exposed class of SEIR, an eclipse phase,
+a transit compartment in pharmacokinetics); a producer is a species made by something that lives for a while
+(infected cells making virions in target-cell models of HIV, hepatitis and influenza; an mRNA making its
+protein); a free stage is an agent released by one form that converts another (merozoites in within-host
+malaria, phages bursting from lysed bacteria, spores); a complex is reversible binding before a reaction; an
+enzyme is Michaelis-Menten catalysis with its complex. Each is a rule over any reaction of the right shape
+(a conversion of one molecule into one, any reaction with products, any first-order reaction), not a
+template of one example.
+
 New latent species are named as the search names them (``X{n+1}``, ``mcts_crn.crn.latent_name``), so every
 move gives a state of the search's action space; whether the space admits it (orders, the number of
 reactions, forbidden and required reactions) is checked by ``ActionSpace.admissible``.
