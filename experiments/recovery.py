@@ -28,7 +28,8 @@ second against design 0's, and why each miss happened.
 published models that are not built in). Such models, and every model with ``--via-csv``, go through the
 user's path: the synthetic data (5% noise, seeded by ``--seed`` and the model's name) are written to
 ``DIR/<name>/data.csv`` and the CLI runs on that file with ``--latent`` = the model's number of unmeasured
-species and ``--noise 0.05``; the search then knows no initial value (``--example`` data know them all).
+species and the noise estimated, as a user would (``--noise-given`` passes ``--noise 0.05``); the search then
+knows no initial value (``--example`` data know them all).
 
 Outputs go to DIR/<name>/ (default experiments/out/recovery, git-ignored); the table to stdout and
 DIR/table.md. ``--jobs N`` runs N searches at once (one process each; on a machine with at least N cores,
@@ -170,8 +171,11 @@ def run_one(model: ExampleModel, args, design: DataDesign | None = None, index: 
         out.mkdir(parents=True, exist_ok=True)
         data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
         data.to_csv(out / "data.csv")
-        cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent), "--noise", "0.05"]
-        source = {"data": out / "data.csv", "noise": 0.05}
+        cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent)]
+        source = {"data": out / "data.csv"}
+        if args.noise_given:
+            cmd += ["--noise", "0.05"]
+            source["noise"] = 0.05
     else:
         cmd += ["--example", name]
         source = {"example": name}
@@ -251,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON file of models to run in place of the built-in examples (through CSV)")
     parser.add_argument("--via-csv", action="store_true",
                         help="run built-in examples through a CSV file and --latent, as a user would")
+    parser.add_argument("--noise-given", action="store_true",
+                        help="through a CSV file, give the search the data's noise (--noise 0.05) in place of its estimate")
     parser.add_argument("--designs", type=int, default=0, metavar="N",
                         help="also run each model on N data sets of other designs, noise estimated (default 0)")
     args = parser.parse_args(argv)

@@ -47,7 +47,7 @@ def test_a_bad_models_file_names_the_file_and_the_model(recovery, tmp_path):
 def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     model = recovery.load_models(HELDOUT)["consecutive"]
     args = SimpleNamespace(out=tmp_path, time_limit=4.0, seed=3, prior="heuristic", top=3, via_csv=False, workers=2,
-                           batch_size=2)
+                           batch_size=2, noise_given=False)
     row = recovery.run_one(model, args)
     assert "error" not in row, row.get("error")
     data = Dataset.from_csv(tmp_path / "consecutive" / "data.csv")
@@ -148,11 +148,14 @@ def test_the_truth_is_refitted_on_the_data_the_search_ran_on(recovery, tmp_path)
     searched = max(r["reward"] for r in result["trace"] if r["key"] == truth)
     assert row["truth_reward"] == pytest.approx(searched, abs=1e-4)
     assert row["miss"] is None and row["best_is_truth"]
-    # the same through the user's CSV path (data drawn by the study, the noise level given)
-    row = recovery.run_one(EXAMPLES["dimerisation"], SimpleNamespace(**{**vars(args), "via_csv": True}))
-    result = json.loads((tmp_path / "dimerisation" / "result.json").read_text())
-    searched = max(r["reward"] for r in result["trace"] if r["key"] == truth)
-    assert row["truth_reward"] == pytest.approx(searched, abs=1e-4)
+    # the same through the user's CSV path (data drawn by the study), the noise estimated and given
+    for noise_given in (False, True):
+        row = recovery.run_one(EXAMPLES["dimerisation"], SimpleNamespace(**{**vars(args), "via_csv": True,
+                                                                            "noise_given": noise_given}))
+        result = json.loads((tmp_path / "dimerisation" / "result.json").read_text())
+        assert result["data"]["noise"]["given"] == noise_given
+        searched = max(r["reward"] for r in result["trace"] if r["key"] == truth)
+        assert row["truth_reward"] == pytest.approx(searched, abs=1e-4)
 
 
 def test_the_truth_is_ranked_as_the_search_ranks_networks(recovery):
