@@ -105,6 +105,12 @@ def test_dataset_refuses_inconsistent_input(species: tuple, experiments: list, n
     assert fragment in str(caught.value)
 
 
+@pytest.mark.parametrize("floor", [[0.5, 1.5], [0.0, 0.5], [0.5]])
+def test_dataset_refuses_bad_noise_floors(floor: list[float]) -> None:
+    with pytest.raises(ValueError, match="noise"):
+        dataclasses.replace(two_experiments(), noise_floor=floor)
+
+
 def test_dataset_refuses_unknown_noise_model() -> None:
     with pytest.raises(ValueError, match="noise_model must be one of"):
         Dataset(("S",), [Experiment("a", [0.0], [[1.0]])], noise=0.1, noise_model="poisson")
@@ -154,6 +160,19 @@ def test_summary_describes_every_experiment_and_the_noise() -> None:
         "  S: 1 values in [3, 3]",
         "  P: 1 values in [1, 1]",
     ]
+
+
+def test_summary_gives_each_species_error_model_and_what_the_estimate_could_not_tell() -> None:
+    dataset = dataclasses.replace(two_experiments(), noise_floor=[1.0, 0.05], noise_given=False,
+                                  noise_note="P: 2 pseudo-residuals")
+    # S: absolute noise of 0.1 x its scale 3; P: 20% above 5% of its scale 4 (0.2 x 0.05 x 4 = 0.04)
+    assert dataset.noise_description() == ["S 0.3 (absolute)", "P 0.2 (at least 0.04)"]
+    lines = dataset.summary().splitlines()
+    assert lines[1] == "noise (relative, estimated): S 0.3 (absolute), P 0.2 (at least 0.04)"
+    assert lines[2] == "noise estimate: P: 2 pseudo-residuals (give --noise if it is known)"
+    a, _ = dataset.sigmas()
+    np.testing.assert_allclose(a, [[0.3, NAN], [0.3, 0.04], [NAN, 0.8]])
+    assert "noise estimate" not in two_experiments().summary()
 
 
 def test_subset_by_name_and_index_keeps_noise() -> None:
@@ -293,6 +312,8 @@ def datasets(draw: st.DrawFn) -> Dataset:
         noise_model=draw(st.sampled_from(["relative", "absolute"])),
         noise_given=draw(st.booleans()),
         source=draw(st.text(alphabet=st.characters(exclude_characters="\0"), max_size=10)),
+        noise_floor=draw(st.none() | st.lists(st.floats(1e-12, 1.0), min_size=len(species), max_size=len(species))),
+        noise_note=draw(st.text(alphabet="SP: ()1.x", max_size=20)),
     )
 
 

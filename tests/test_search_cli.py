@@ -121,3 +121,25 @@ def test_load_data_gives_the_run_its_data(tmp_path):
     assert from_file.sigmas()[0] != pytest.approx(plain.sigmas()[0])  # the given noise level replaces the estimate
     with pytest.raises(ValueError, match="one of example and data"):
         load_data(example="michaelis_menten", data=path)
+    absolute, _ = load_data(data=path, noise=0.3, noise_model="absolute")
+    assert absolute.noise_model == "absolute" and absolute.noise_given and absolute.noise.tolist() == [0.3, 0.3]
+    with pytest.raises(ValueError, match="an example's noise is relative"):
+        load_data(example="michaelis_menten", noise_model="absolute")
+    assert not plain.noise_given and plain.noise_floor is not None  # estimated: a floor per species
+
+
+def test_cli_records_the_noise_it_searched_with(tmp_path):
+    from mcts_crn.examples import get_example
+
+    path = tmp_path / "data.csv"
+    get_example("dimerisation").make_dataset(noise=0.05, rng=1).to_csv(path)
+    done = subprocess.run([sys.executable, "-m", "mcts_crn.search", str(path), "--simulations", "3", "--quiet",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    noise = json.loads((tmp_path / "out" / "result.json").read_text())["data"]["noise"]
+    assert noise["model"] == "relative" and not noise["given"] and len(noise["floor"]) == 2
+    assert noise["level"] == pytest.approx([0.05, 0.05], rel=0.3)  # 2 x 41 points of 5% relative noise
+    assert noise["description"][0].startswith("M ")
+    done = subprocess.run([sys.executable, "-m", "mcts_crn.search", str(path), "--noise-model", "absolute",
+                           "--quiet"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "give --noise too" in done.stderr
