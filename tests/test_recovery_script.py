@@ -46,7 +46,7 @@ def test_a_bad_models_file_names_the_file_and_the_model(recovery, tmp_path):
 
 def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     model = recovery.load_models(HELDOUT)["consecutive"]
-    args = SimpleNamespace(out=tmp_path, time_limit=4.0, seed=3, prior="heuristic", top=3, via_csv=False, workers=2,
+    args = SimpleNamespace(out=tmp_path, time_limit=None, max_fits=60, seed=3, prior="heuristic", top=3, via_csv=False, workers=2,
                            batch_size=2, noise_given=False)
     row = recovery.run_one(model, args)
     assert "error" not in row, row.get("error")
@@ -62,16 +62,32 @@ def test_a_model_runs_through_a_csv_file_as_a_user_would(recovery, tmp_path):
     assert row["rank"] is None or 1 <= row["rank"] <= 4
 
 
-def _result(crn, value, others=()):
-    """A search result (the fields ``truth_check`` reads) whose best network is ``crn`` with reward ``value``,
-    with the ``others`` ((network, reward) pairs) in its trace too."""
+def _result(crn, value, others=(), chi2=1.0):
+    """A search result (the fields ``truth_check`` reads) whose best network is ``crn`` with reward ``value``
+    and chi-square per point ``chi2``, with the ``others`` ((network, reward) pairs) in its trace too."""
     from mcts_crn.config import SearchConfig
 
     entries = [(crn, value), *others]
     rows = [{"key": c.canonical_key(), "reactions": c.reactions_text(), "reward": r, "complete": True,
              "success": True} for c, r in entries]
-    return {"best": {"key": crn.canonical_key(), "reactions": crn.reactions_text(), "reward": value},
+    return {"best": {"key": crn.canonical_key(), "reactions": crn.reactions_text(), "reward": value,
+                     "chi2_per_point": chi2},
             "trace": rows, "config": {"search": {"simplicity": SearchConfig().simplicity}}}
+
+
+def test_a_truth_fitted_far_worse_than_the_noise_is_not_called_a_limit_of_the_data(recovery):
+    # dimerisation's data (5% noise) searched as if their noise were 0.1%: the truth's refit is 50^2 times
+    # the noise per point, which no data can explain away, so a better-ranked network is not a "data" verdict
+    from mcts_crn import Crn
+
+    model = EXAMPLES["dimerisation"]
+    dataset = model.make_dataset(noise=0.05, rng=0).with_noise(0.001)
+    other = Crn.from_text("2 M -> D", species=["M", "D"], observed=["M", "D"])
+    check = recovery.truth_check(model, dataset, _result(other, 0.99, chi2=1.0), seed=0)
+    assert check["truth_chi2"] > 100 and check["miss"] == "fit"
+    check = recovery.truth_check(model, dataset, _result(other, 0.99, chi2=check["truth_chi2"]), seed=0)
+    assert check["miss"] == "data"  # the best network fits no better per point: nothing says the fit failed
+    assert "fit: truth" in recovery.why_missed({**check, "miss": "fit"})
 
 
 def test_a_truth_that_simpler_networks_outscore_is_a_limit_of_the_data(recovery):
@@ -139,7 +155,7 @@ def test_a_truth_that_outscores_the_best_network_was_missed_by_the_search(recove
 
 def test_the_truth_is_refitted_on_the_data_the_search_ran_on(recovery, tmp_path):
     # dimerisation is found within a few fits: the truth's reward refitted by the study is the search's own
-    args = SimpleNamespace(out=tmp_path, time_limit=3.0, seed=5, prior="heuristic", top=3, via_csv=False, workers=1,
+    args = SimpleNamespace(out=tmp_path, time_limit=None, max_fits=60, seed=5, prior="heuristic", top=3, via_csv=False, workers=1,
                            batch_size=1)
     row = recovery.run_one(EXAMPLES["dimerisation"], args)
     assert "error" not in row, row.get("error")
