@@ -162,7 +162,8 @@ def truth_check(model: ExampleModel, dataset: Dataset, result: dict, seed: int) 
         miss = "fit"
     else:
         miss = "data"
-    return {"truth_reward": truth_reward, "truth_chi2": truth_chi2, "best_reward": best["reward"] if best else float("-inf"),
+    return {"truth_reward": truth_reward, "truth_chi2": truth_chi2,
+            "best_reward": best["reward"] if best else float("-inf"),
             "best_chi2": best_chi2, "above_truth": above, "miss": miss}
 
 
@@ -219,7 +220,8 @@ def run_one(model: ExampleModel, args, design: DataDesign | None = None, index: 
     first = next((row["fit_calls"] for row in result["trace"] if row["key"] == truth), None)
     dataset, _ = load_data(**source, seed=args.seed)
     return {**label, "best_is_truth": rank == 1, "same_ode": equivalent, "rank": rank,
-            "num_fits": result["num_fit_calls"], "fits_per_second": result["num_fit_calls"] / max(result["elapsed"], 1e-9),
+            "num_fits": result["num_fit_calls"],
+            "fits_per_second": result["num_fit_calls"] / max(result["elapsed"], 1e-9),
             "fits_to_truth": first, "wall": wall, "best": result["best"]["reactions"] if result["best"] else None,
             "truth": model.crn.reactions_text(), **truth_check(model, dataset, result, args.seed)}
 
@@ -281,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--via-csv", action="store_true",
                         help="run built-in examples through a CSV file and --latent, as a user would")
     parser.add_argument("--noise-given", action="store_true",
-                        help="through a CSV file, give the search the data's noise (--noise 0.05) in place of its estimate")
+                        help="through a CSV file, give the search the data's noise (--noise 0.05), not its estimate")
     parser.add_argument("--designs", type=int, default=0, metavar="N",
                         help="also run each model on N data sets of other designs, noise estimated (default 0)")
     args = parser.parse_args(argv)
@@ -299,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     runs += [(name, design_of(models[name], args.seed, k), k) for name in names for k in range(1, args.designs + 1)]
     runs.sort(key=lambda run: (names.index(run[0]), run[2]))
     rows = []
-    lines = ["| model | design | best = truth | best has the truth's ODE | rank of truth | fits | fits/s | fits to truth "
-             "| wall (s) | why missed | best network |",
+    lines = ["| model | design | best = truth | best has the truth's ODE | rank of truth | fits | fits/s "
+             "| fits to truth | wall (s) | why missed | best network |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     print(lines[0] + "\n" + lines[1], flush=True)
     # each search is a subprocess, so threads suffice to run them at once; rows come back in the runs' order

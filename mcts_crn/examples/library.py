@@ -138,7 +138,8 @@ class ExampleModel:
                                           initial_values=initial))
         levels = np.full(len(observed), max(noise, 1e-12)) * (1.0 if sigma_unit is None else sigma_unit)
         return Dataset(species=observed, experiments=tuple(experiments), noise=levels, noise_model=noise_model,
-                       noise_given=True, source=f"example:{self.name} ({'' if sigma_unit is None else 'absolute '}noise {noise:g})")
+                       noise_given=True,
+                       source=f"example:{self.name} ({'' if sigma_unit is None else 'absolute '}noise {noise:g})")
 
 
 EXAMPLES: dict[str, ExampleModel] = {}
