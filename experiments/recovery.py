@@ -180,19 +180,16 @@ def run_one(model: ExampleModel, args, design: DataDesign | None = None, index: 
     cmd = [sys.executable, "-m", "mcts_crn.search", *budget,
            "--seed", str(args.seed), "--prior", args.prior, "--top", str(args.top), "--out", str(out), "--quiet",
            "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
-    if design is not None:
+    if design is not None or args.via_csv or EXAMPLES.get(name) != model:
         out.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng([args.seed, zlib.crc32(name.encode()), index, 1])
-        design.make_dataset(rng).to_csv(out / "data.csv")
-        cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent)]
-        source = {"data": out / "data.csv"}
-    elif args.via_csv or EXAMPLES.get(name) != model:
-        out.mkdir(parents=True, exist_ok=True)
-        data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
+        if design is None:
+            data = model.make_dataset(noise=0.05, rng=np.random.default_rng([args.seed, zlib.crc32(name.encode())]))
+        else:
+            data = design.make_dataset(np.random.default_rng([args.seed, zlib.crc32(name.encode()), index, 1]))
         data.to_csv(out / "data.csv")
         cmd += [str(out / "data.csv"), "--latent", str(model.crn.num_latent)]
         source = {"data": out / "data.csv"}
-        if args.noise_given:
+        if args.noise_given and design is None:
             cmd += ["--noise", "0.05"]
             source["noise"] = 0.05
     else:
@@ -297,9 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no model {unknown}; choose from {', '.join(models)}")
     if args.designs < 0:
         parser.error(f"--designs must be >= 0, got {args.designs}")
-    runs = [(name, None, 0) for name in names]
-    runs += [(name, design_of(models[name], args.seed, k), k) for name in names for k in range(1, args.designs + 1)]
-    runs.sort(key=lambda run: (names.index(run[0]), run[2]))
+    runs = [(name, design_of(models[name], args.seed, k) if k else None, k)
+            for name in names for k in range(args.designs + 1)]
     rows = []
     lines = ["| model | design | best = truth | best has the truth's ODE | rank of truth | fits | fits/s "
              "| fits to truth | wall (s) | why missed | best network |",

@@ -367,19 +367,13 @@ class Dataset:
                                    noise_note=estimate.note)
 
     def noise_description(self) -> list[str]:
-        """Each species' error model in words, e.g. ``"S 5% of the value (at least 0.05)"`` or ``"V 12.5"``."""
-        if self.noise_model == "absolute":
+        """Each species' error model in words: ``"S 0.05 (at least 0.0021)"`` (relative above its floor),
+        ``"V 12.5 (absolute)"`` (a floor of 1), or the bare level (given noise, default floor)."""
+        if self.noise_model == "absolute" or self.noise_floor is None:
             return [f"{name} {level:.3g}" for name, level in zip(self.species, self.noise)]
-        floors = self.noise_floor if self.noise_floor is not None else np.full(self.num_species, np.nan)
-        out = []
-        for name, level, floor, scale in zip(self.species, self.noise, floors, self.species_scale):
-            if np.isnan(floor):
-                out.append(f"{name} {level:.3g}")
-            elif floor >= 1.0:
-                out.append(f"{name} {level * scale:.3g} (absolute)")
-            else:
-                out.append(f"{name} {level:.3g} (at least {level * floor * scale:.3g})")
-        return out
+        return [f"{name} {level * scale:.3g} (absolute)" if floor >= 1.0
+                else f"{name} {level:.3g} (at least {level * floor * scale:.3g})"
+                for name, level, floor, scale in zip(self.species, self.noise, self.noise_floor, self.species_scale)]
 
     def summary(self) -> str:
         """A human-readable multi-line description: sizes, noise, and per experiment its times and values."""

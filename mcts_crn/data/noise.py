@@ -157,7 +157,8 @@ def smoothed_values(times: np.ndarray, values: np.ndarray, window: int = 5) -> n
         yy = np.where(use_log[:, None], np.log(np.where(positive, y, 1.0))[index], y[index])
         dt = tt - tt.mean(axis=1, keepdims=True)
         denominator = np.einsum("nw,nw->n", dt, dt)
-        slope = np.einsum("nw,nw->n", dt, yy - yy.mean(axis=1, keepdims=True)) / np.where(denominator > 0, denominator, 1.0)
+        slope = (np.einsum("nw,nw->n", dt, yy - yy.mean(axis=1, keepdims=True))
+                 / np.where(denominator > 0, denominator, 1.0))
         value = yy.mean(axis=1) + slope * (t - tt.mean(axis=1))
         out[seen, j] = np.where(use_log, np.exp(np.minimum(value, 700.0)), value)
     return out
@@ -388,8 +389,8 @@ def estimate_noise(
     smooth = [smoothed_values(x.times, x.values) for x in experiments]
     series = [_species_series(experiments, smooth, j, float(scale[j])) for j in range(len(species))]
     own = [_fit_level([s], noise_model) for s in series]
-    coarse = [_level_at([_species_series(experiments, smooth, j, float(scale[j]), stride=2)], noise_model, own[j][1])
-              for j in range(len(species))]
+    coarse = [_level_at([_species_series(experiments, smooth, j, float(scale[j]), stride=2)], noise_model, floor)
+              for j, (_, floor, _) in enumerate(own)]
     pool = _fit_level(series, noise_model)
     num = len(species)
     level, floor = np.empty(num), np.empty(num)

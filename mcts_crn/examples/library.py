@@ -19,6 +19,7 @@ import numpy as np
 
 from mcts_crn.crn import Crn
 from mcts_crn.data import Dataset, Experiment
+from mcts_crn.data.noise import check_noise_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,8 +121,7 @@ class ExampleModel:
         noise_model : str
             ``"relative"`` or ``"absolute"``.
         """
-        if noise_model not in ("relative", "absolute"):
-            raise ValueError(f"noise_model must be 'relative' or 'absolute', got {noise_model!r}")
+        check_noise_model(noise_model)
         rng = np.random.default_rng(rng)
         crn = self.crn
         observed = tuple(observed or self.observed)
